@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Grpc.Net.Client;
+
+namespace DiscriminativeTokens.Testing;
+
+/// <summary>
+/// A service started as its own process (dotnet Service.dll) on a free loopback port, as a user would run it. Disposing
+/// sends SIGTERM and waits for a clean exit.
+/// </summary>
+public sealed partial class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Address { get; private set; } = "";
+    public GrpcChannel Channel { get; private set; } = null!;
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    private ServiceProcess(Process process) => _process = process;
+
+    /// <summary>Starts services/{folder}/Host's built assembly {name}.dll with the given extra arguments.</summary>
+    public static async Task<ServiceProcess> StartAsync(string folder, string name, params string[] arguments)
+    {
+        string dll = Path.Combine(RepositoryPaths.Root, "services", folder, "Host", "bin", BuildConfiguration, "net10.0", name + ".dll");
+        if (!File.Exists(dll))
+            throw new FileNotFoundException($"{dll} is not built; build the solution first.");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add("http://127.0.0.1:0");
+        foreach (string a in arguments) start.ArgumentList.Add(a);
+        var service = new ServiceProcess(Process.Start(start)!);
+        service._process.OutputDataReceived += (_, e) => service.OnLine(e.Data);
+        service._process.ErrorDataReceived += (_, e) => service.OnLine(e.Data);
+        service._process.BeginOutputReadLine();
+        service._process.BeginErrorReadLine();
+
+        var ready = await Task.WhenAny(service._listening.Task, Task.Delay(TimeSpan.FromSeconds(60)), service._process.WaitForExitAsync());
+        if (ready != service._listening.Task)
+        {
+            string log = service.Output;
+            await service.DisposeAsync();
+            throw new InvalidOperationException($"{name} did not start listening. Output:\n{log}");
+        }
+        service.Address = service._listening.Task.Result;
+        service.Channel = GrpcChannel.ForAddress(service.Address);
+        return service;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+        var match = ListeningPattern().Match(line);
+        if (match.Success) _listening.TrySetResult(match.Groups[1].Value);
+    }
+
+    /// <summary>Sends SIGTERM and waits for the process to exit; returns its exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]))
+                await kill.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"The service did not exit within {timeout} of SIGTERM. Output:\n{Output}");
+            }
+        }
+        _process.WaitForExit(); // flush redirected output
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel?.Dispose();
+        try
+        {
+            if (!_process.HasExited) await StopAsync(TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException)
+        {
+        }
+        _process.Dispose();
+    }
+
+    private static string BuildConfiguration =>
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex ListeningPattern();
+}
