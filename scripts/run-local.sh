@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the solution and runs the three services on loopback (orchestrator 5100, diffusion 5101, classifier 5102),
+# waits until all are serving, shows their status, and keeps them running until Ctrl+C. Logs go to .dct/logs/.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: install it from https://dot.net, then rerun." >&2; exit 1; }
+
+echo "Building (first run restores packages, including LibTorch: a few minutes)..."
+dotnet build DiscriminativeTokens.sln -c Release -v quiet -nologo >/dev/null
+logs="$repo/.dct/logs"
+mkdir -p "$logs"
+pids=()
+stop() {
+  echo "Stopping services..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait || true
+}
+trap stop EXIT INT TERM
+
+start() { # folder assembly
+  dotnet "services/$1/Host/bin/Release/net10.0/$2.dll" >"$logs/$2.log" 2>&1 &
+  pids+=($!)
+}
+start DiffusionService DiffusionService
+start ClassifierService ClassifierService
+start Orchestrator Orchestrator
+
+dct() { dotnet clients/dct/bin/Release/net10.0/dct.dll "$@"; }
+if ! dct status --wait 60; then
+  echo "A service did not come up; see $logs" >&2
+  exit 1
+fi
+echo "All services are serving. Logs: $logs. Press Ctrl+C to stop."
+wait
