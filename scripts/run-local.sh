@@ -7,11 +7,18 @@ cd "$repo"
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: install it from https://dot.net, then rerun." >&2; exit 1; }
 
 echo "Building (first run restores packages, including LibTorch: a few minutes)..."
-dotnet build DiscriminativeTokens.sln -c Release -v quiet -nologo >/dev/null
+if ! build_log=$(dotnet build DiscriminativeTokens.sln -c Release -v quiet -nologo 2>&1); then
+  echo "$build_log" >&2
+  echo "Build failed." >&2
+  exit 1
+fi
 logs="$repo/.dct/logs"
 mkdir -p "$logs"
 pids=()
+stopped=0
 stop() {
+  [ "$stopped" -eq 0 ] || return 0
+  stopped=1
   echo "Stopping services..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
