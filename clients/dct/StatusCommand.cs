@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Grpc.Core;
 using Grpc.Health.V1;
-using Grpc.Net.Client;
+using DiscriminativeTokens.Contracts.Channels;
 
 namespace DiscriminativeTokens.Cli;
 
@@ -58,7 +58,7 @@ public static class StatusCommand
     {
         try
         {
-            using var channel = GrpcChannel.ForAddress(address);
+            using var channel = DctChannel.Create(address);
             var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(),
                 deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellation);
             bool serving = reply.Status == HealthCheckResponse.Types.ServingStatus.Serving;
@@ -68,7 +68,7 @@ public static class StatusCommand
         {
             return (false, $"unreachable ({e.StatusCode}: {e.Status.Detail})");
         }
-        catch (UriFormatException)
+        catch (ArgumentException)
         {
             return (false, $"not an address; use http://host:port");
         }

@@ -10,5 +10,5 @@ public static class GrpcLimits
     public const int DefaultChunkBytes = 1024 * 1024;
 
     /// <summary>Largest message a service sends or accepts: one maximal chunk plus generous room for other fields.</summary>
-    public const int MaxMessageBytes = 2 * MaxChunkBytes;
+    public const int MaxMessageBytes = Contracts.Channels.DctChannel.MaxMessageBytes;
 }

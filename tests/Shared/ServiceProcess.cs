@@ -57,7 +57,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             throw new InvalidOperationException($"{name} did not start listening. Output:\n{log}");
         }
         service.Address = service._listening.Task.Result;
-        service.Channel = GrpcChannel.ForAddress(service.Address);
+        service.Channel = DiscriminativeTokens.Contracts.Channels.DctChannel.Create(service.Address);
         return service;
     }
 
