@@ -2,22 +2,16 @@ using DiscriminativeTokens.Diffusion.Loading;
 using DiscriminativeTokens.Diffusion.Pipelines;
 using DiscriminativeTokens.Testing;
 using DiscriminativeTokens.Torch;
+using DiscriminativeTokens.Diffusion.Tests.Models;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace DiscriminativeTokens.Diffusion.Tests.Pipelines;
 
 /// <summary>Prompt encoding against reference/dct.safetensors and reference/pipeline.safetensors.</summary>
-public class PromptEncoderTests
+/// Tolerance (Parity): max abs error <= 1e-4 * max(1, max|ref|).
+public class PromptEncoderTests(ITestOutputHelper output)
 {
-    // Forward tensors: max abs error <= 1e-4 * max(1, max|ref|).
-    private static void AssertClose(Tensor expected, Tensor actual, string name)
-    {
-        Assert.Equal(expected.shape, actual.shape);
-        double error = (expected - actual).abs().max().item<float>();
-        double tolerance = 1e-4 * Math.Max(1.0, expected.abs().max().item<float>());
-        Assert.True(error <= tolerance, $"{name}: max abs error {error:E2} > {tolerance:E2}");
-    }
-
     [Fact]
     public void ReferenceTrainingContextWithTheLearnedTokenMatchesRunPy()
     {
@@ -28,7 +22,7 @@ public class PromptEncoderTests
         using var conditioning = encoder.Encode("A photo of newclas cat", "", PromptPaddingMode.ReferenceUnpadded,
                                                 new LearnedToken("newclas", init));
         using var expected = reference.Read("conv/encoder_hidden_states");
-        AssertClose(expected, conditioning.Embeddings, "conv/encoder_hidden_states");
+        Parity.AssertClose(conditioning.Embeddings, expected, "conv/encoder_hidden_states", output);
         Assert.Empty(conditioning.Warnings);
     }
 
@@ -40,7 +34,7 @@ public class PromptEncoderTests
         var encoder = new PromptEncoder(model.Tokenizer, model.TextEncoder);
         using var conditioning = encoder.Encode("a photo of a cat", "", PromptPaddingMode.MaxLength);
         using var expected = reference.Read("encoder_hidden_states");
-        AssertClose(expected, conditioning.Embeddings, "encoder_hidden_states");
+        Parity.AssertClose(conditioning.Embeddings, expected, "encoder_hidden_states", output);
     }
 
     [Fact]
