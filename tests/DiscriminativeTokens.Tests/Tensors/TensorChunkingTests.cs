@@ -183,16 +183,15 @@ public class TensorChunkingTests
     [Fact]
     public async Task AsyncStreamReassemblesToTensorAndMessage()
     {
-        using var scope = torch.NewDisposeScope();
-        var source = torch.rand(3, 100, 100, generator: new torch.Generator(7));
+        // Explicit disposal, no dispose scope: scopes are per thread and awaits move between threads.
+        using var source = torch.rand(3, 100, 100, generator: new torch.Generator(7));
         var chunks = TensorChunker.Split(source, 4096).ToList();
 
-        var tensor = await Stream(chunks).ReadTensorAsync();
+        using var tensor = await Stream(chunks).ReadTensorAsync();
         var message = await Stream(chunks).ReadMessageAsync();
 
         Assert.True(tensor.Equals(source));
         Assert.True(message.Data.Span.SequenceEqual(source.bytes));
-        tensor.Dispose();
     }
 
     [Fact]
