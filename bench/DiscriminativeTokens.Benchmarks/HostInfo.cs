@@ -10,11 +10,14 @@ internal static class HostInfo
     {
         var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
         var gc = GCSettings.IsServerGC ? "server" : "workstation";
-        var gcSettings = Environment.GetEnvironmentVariables().Keys.Cast<string>()
-            .Where(k => k.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase))
+        // Memory and threading settings from the environment change these figures severalfold; show any in effect.
+        var settings = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase)
+                || k.StartsWith("OMP_", StringComparison.Ordinal)
+                || k == "GLIBC_TUNABLES")
             .Order(StringComparer.Ordinal)
             .Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}");
-        var tuning = string.Join(" ", gcSettings);
+        var tuning = string.Join(" ", settings);
         return string.Create(
             CultureInfo.InvariantCulture,
             $"Host: {Environment.ProcessorCount} cores, load average {load} at start, {gc} GC{(tuning.Length > 0 ? " " + tuning : "")}, .NET {Environment.Version}");
