@@ -40,7 +40,7 @@ public static class TensorChunker
         return byteLength == 0 ? 1 : (int)(((long)byteLength + maxChunkBytes - 1) / maxChunkBytes);
     }
 
-    private static IEnumerable<TensorChunk> Slice(TensorLayout layout, ReadOnlyMemory<byte> data, int maxChunkBytes)
+    internal static IEnumerable<TensorChunk> Slice(TensorLayout layout, ReadOnlyMemory<byte> data, int maxChunkBytes)
     {
         var header = new TensorHeader { Dtype = layout.DType };
         header.Shape.AddRange(layout.ShapeArray);

@@ -46,9 +46,16 @@ public static partial class TensorCodec
         HostByteOrder.EnsureLittleEndian();
         layout = TensorLayout.Create(tensor.dtype.ToDType(), tensor.shape, limits);
         var data = GC.AllocateUninitializedArray<byte>(layout.ByteLength);
+        CopyBytes(tensor, data);
+        return data;
+    }
+
+    /// <summary>Copies the tensor's bytes (C order, little-endian) into <paramref name="data"/>, which has exactly their length.</summary>
+    internal static void CopyBytes(TorchTensor tensor, Span<byte> data)
+    {
         if (data.Length == 0)
         {
-            return data;
+            return;
         }
 
         // Contiguous first, on the tensor's own device (a GPU does the strided gather faster), then to the CPU.
@@ -74,8 +81,6 @@ public static partial class TensorCodec
             onCpu?.Dispose();
             contiguous?.Dispose();
         }
-
-        return data;
     }
 
     /// <summary>Returns <paramref name="tensor"/> itself for the CPU, else a copy on the device (disposing the CPU tensor).</summary>
