@@ -107,6 +107,10 @@ public sealed class ConfigJson
         throw Invalid(name, value.GetRawText(), "expected an integer or [height, width]");
     }
 
+    /// <summary>True when the field holds a JSON object (e.g. a size given as {"height", "width"}).</summary>
+    public bool IsObject(string name) =>
+        _root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object;
+
     /// <summary>The raw JSON of an object-valued field, or null when absent.</summary>
     public JsonElement? Object(string name)
     {

@@ -56,12 +56,12 @@ public static class PreprocessorConfig
             3 => ResizeInterpolation.Bicubic,
             _ => throw json.Invalid("resample", json.Raw("resample"), "expected 2 (bilinear) or 3 (bicubic)"),
         };
-        if (json.IsAbsent("size")) return ResizeStep.Exact(224, 224, interpolation, antialias: true);
-        if (json.Object("size") is not { } size)
+        if (!json.IsObject("size"))
         {
             var (height, width) = json.IntPair("size", 224);
             return ResizeStep.Exact(height, width, interpolation, antialias: true);
         }
+        var size = json.Object("size")!.Value;
         var fields = size.EnumerateObject().Where(f => f.Value.ValueKind != JsonValueKind.Null)
                          .ToDictionary(f => f.Name, f => f.Value);
         if (fields.Count == 2 && fields.TryGetValue("height", out var h) && fields.TryGetValue("width", out var w))
@@ -73,8 +73,9 @@ public static class PreprocessorConfig
 
     private static CenterCropStep ReadCrop(ConfigJson json)
     {
-        if (json.Object("crop_size") is { } size)
+        if (json.IsObject("crop_size"))
         {
+            var size = json.Object("crop_size")!.Value;
             if (size.TryGetProperty("height", out var h) && size.TryGetProperty("width", out var w))
                 return CenterCropStep.Create(json.AsInt("crop_size", h), json.AsInt("crop_size", w), CenterCropStyle.Transformers);
             throw json.Invalid("crop_size", json.Raw("crop_size"), "expected {\"height\", \"width\"} or an integer");

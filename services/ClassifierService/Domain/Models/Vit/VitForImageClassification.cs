@@ -79,6 +79,9 @@ public sealed class VitForImageClassification : ImageClassifier
         $"input {Config.ImageHeight}x{Config.ImageWidth}, " +
         (Pooling == VitPooling.ClsToken ? "CLS-token" : "mean-patch-token") + " pooling)";
 
+    /// <summary>The last encoder layer's tokens [N, 1 + num_patches, hidden] (CLS first), before the final norm.</summary>
+    public Tensor FinalLayerTokens(Tensor pixelValues) => vit.forward(pixelValues);
+
     /// <summary>Logits [N, num_labels] for pixel values [N, 3, image_size, image_size].</summary>
     public override Tensor forward(Tensor pixelValues)
     {
