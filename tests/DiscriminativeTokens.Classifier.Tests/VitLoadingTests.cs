@@ -59,6 +59,7 @@ public sealed class VitLoadingTests(ITestOutputHelper output)
     [InlineData("\"patch_size\": 8", "\"patch_size\": 5", "patch_size")]
     [InlineData("\"model_type\": \"vit\"", "\"model_type\": \"deit\"", "model_type")]
     [InlineData("\"0\": \"LABEL_0\",", "", "id2label")]
+    [InlineData("\"ViTForImageClassification\"", "\"ViTMAEForPreTraining\"", "architectures")]
     public void UnsupportedConfigValuesNameTheField(string original, string replacement, string field)
     {
         using var copy = new VitFolderCopy();

@@ -28,8 +28,10 @@ public sealed record VitConfig(
     public static VitConfig FromFile(string path)
     {
         var json = ConfigJson.Read(path);
+        // Fine-tunes saved from subclasses (e.g. a mean-pooling ViT) carry their own class name; any image
+        // classification head is accepted here and the strict key check at load decides.
         string[] architectures = json.StringArray("architectures", ["ViTForImageClassification"]);
-        if (!architectures.Contains("ViTForImageClassification"))
+        if (!architectures.Any(a => a.EndsWith("ForImageClassification", StringComparison.Ordinal)))
             throw json.Invalid("architectures", json.Raw("architectures"),
                                "expected a ViTForImageClassification checkpoint (an image classifier with a head)");
         // ViT-MAE fine-tunes are sometimes saved with the MAE config type; the encoder fields are the same.
