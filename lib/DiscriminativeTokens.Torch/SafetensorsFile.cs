@@ -156,8 +156,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
