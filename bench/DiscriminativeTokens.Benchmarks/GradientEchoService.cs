@@ -15,21 +15,24 @@ internal sealed class GradientEchoService : GradientEcho.GradientEchoBase
         IAsyncStreamReader<TensorChunk> requestStream, IServerStreamWriter<TensorChunk> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
-        List<TensorChunk> chunks;
+        PooledTensorEncoding encoding;
         try
         {
             using var image = await requestStream.ReadAllAsync(cancellationToken).ReadTensorAsync(cancellationToken: cancellationToken);
             using var gradient = image.mul(-2f);
-            chunks = TensorChunker.Split(gradient).ToList();
+            encoding = PooledTensorEncoding.Encode(gradient);
         }
         catch (TensorFormatException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
 
-        foreach (var chunk in chunks)
+        using (encoding)
         {
-            await responseStream.WriteAsync(chunk, cancellationToken);
+            foreach (var chunk in encoding.Split())
+            {
+                await responseStream.WriteAsync(chunk, cancellationToken);
+            }
         }
     }
 }

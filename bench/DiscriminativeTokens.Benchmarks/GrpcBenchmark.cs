@@ -85,9 +85,11 @@ internal static class GrpcBenchmark
 
     private static torch.Tensor LocalRoundTrip(torch.Tensor image)
     {
-        using var received = Reassemble(TensorChunker.Split(image));
+        using var sent = PooledTensorEncoding.Encode(image);
+        using var received = Reassemble(sent.Split());
         using var gradient = received.mul(-2f);
-        return Reassemble(TensorChunker.Split(gradient));
+        using var returned = PooledTensorEncoding.Encode(gradient);
+        return Reassemble(returned.Split());
     }
 
     private static torch.Tensor Reassemble(IEnumerable<Contracts.Common.V1.TensorChunk> chunks)
@@ -104,9 +106,12 @@ internal static class GrpcBenchmark
     private static async Task<torch.Tensor> RoundTripAsync(GradientEcho.GradientEchoClient client, torch.Tensor image)
     {
         using var call = client.Gradient();
-        foreach (var chunk in TensorChunker.Split(image))
+        using (var encoding = PooledTensorEncoding.Encode(image))
         {
-            await call.RequestStream.WriteAsync(chunk);
+            foreach (var chunk in encoding.Split())
+            {
+                await call.RequestStream.WriteAsync(chunk);
+            }
         }
 
         await call.RequestStream.CompleteAsync();
