@@ -76,10 +76,10 @@ public sealed record ParityArguments(string Fixture, IReadOnlyList<ParityCheck> 
         text.AppendLine("Components (all by default):");
         foreach (var check in known)
         {
-            string[] lines = Wrap(check.Description, 84);
-            text.AppendLine($"  {check.Component,-13} {lines[0]}");
+            string[] lines = Wrap(check.Description, 82);
+            text.AppendLine($"  {check.Component,-15} {lines[0]}");
             foreach (string line in lines[1..])
-                text.AppendLine($"{"",16}{line}");
+                text.AppendLine($"{"",18}{line}");
         }
         text.AppendLine();
         text.AppendLine("Output: one line per compared tensor (component, tensor, shape, max abs error, tolerance, OK/FAIL),");
