@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the solution and runs the three services on loopback (orchestrator 5100, diffusion 5101, classifier 5102),
 # waits until all are serving, shows their status, and keeps them running until Ctrl+C. Logs go to .dct/logs/.
+# The classifier service serves the bundled tiny ViT (tests/data/sd-tiny/vit-tiny) unless DCT_CLASSIFIER_ARGS gives
+# other arguments, e.g. DCT_CLASSIFIER_ARGS="--Classifier:Kind vit --Classifier:Path /models/vit-base-patch16-224".
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -25,12 +27,19 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-start() { # folder assembly
-  dotnet "services/$1/Host/bin/Release/net10.0/$2.dll" >"$logs/$2.log" 2>&1 &
+start() { # folder assembly [arguments...]
+  local folder="$1" assembly="$2"
+  shift 2
+  dotnet "services/$folder/Host/bin/Release/net10.0/$assembly.dll" "$@" >"$logs/$assembly.log" 2>&1 &
   pids+=($!)
 }
+if [ -n "${DCT_CLASSIFIER_ARGS:-}" ]; then
+  read -r -a classifier_args <<<"$DCT_CLASSIFIER_ARGS"
+else
+  classifier_args=(--Classifier:Kind vit --Classifier:Path "$repo/tests/data/sd-tiny/vit-tiny")
+fi
 start DiffusionService DiffusionService
-start ClassifierService ClassifierService
+start ClassifierService ClassifierService "${classifier_args[@]}"
 start Orchestrator Orchestrator
 
 dct() { dotnet clients/dct/bin/Release/net10.0/dct.dll "$@"; }

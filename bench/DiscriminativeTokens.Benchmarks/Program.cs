@@ -1,6 +1,6 @@
 using DiscriminativeTokens.Benchmarks;
 
-// dotnet run -c Release --project bench/DiscriminativeTokens.Benchmarks -- codec|grpc|all
+// dotnet run -c Release --project bench/DiscriminativeTokens.Benchmarks -- codec|grpc|classifier|all
 var command = args.Length == 1 ? args[0] : "";
 switch (command)
 {
@@ -10,12 +10,16 @@ switch (command)
     case "grpc":
         await GrpcBenchmark.RunAsync();
         break;
+    case "classifier":
+        await ClassifierBenchmark.RunAsync();
+        break;
     case "all":
         CodecBenchmark.Run();
         await GrpcBenchmark.RunAsync();
+        await ClassifierBenchmark.RunAsync();
         break;
     default:
-        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|all");
+        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|classifier|all");
         return 2;
 }
 

@@ -1,4 +1,5 @@
 using DiscriminativeTokens.Testing;
+using DiscriminativeTokens.Tests.Services.Classifier;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
@@ -8,19 +9,21 @@ namespace DiscriminativeTokens.Tests.Services;
 /// <summary>Each service starts as its own process on a free loopback port, answers health and reflection, and stops on SIGTERM.</summary>
 public class ServiceProcessTests
 {
-    public static TheoryData<string, string, string> Services => new()
+    public static TheoryData<string, string, string, string[]> Services => new()
     {
-        { "DiffusionService", "DiffusionService", "dct.diffusion.v1.DiffusionService" },
-        { "ClassifierService", "ClassifierService", "dct.classifier.v1.ClassifierService" },
-        { "Orchestrator", "Orchestrator", "dct.orchestrator.v1.OrchestratorService" },
+        { "DiffusionService", "DiffusionService", "dct.diffusion.v1.DiffusionService", [] },
+        // The classifier service needs a classifier; it reports SERVING once the model has loaded.
+        { "ClassifierService", "ClassifierService", "dct.classifier.v1.ClassifierService", TinyClassifier.ServiceArguments },
+        { "Orchestrator", "Orchestrator", "dct.orchestrator.v1.OrchestratorService", [] },
     };
 
     [Theory]
     [MemberData(nameof(Services))]
-    public async Task StartsAnswersHealthAndReflectionAndStopsOnSigterm(string folder, string name, string grpcService)
+    public async Task StartsAnswersHealthAndReflectionAndStopsOnSigterm(string folder, string name, string grpcService, string[] arguments)
     {
-        await using var service = await ServiceProcess.StartAsync(folder, name);
+        await using var service = await ServiceProcess.StartAsync(folder, name, arguments);
         Assert.StartsWith("http://127.0.0.1:", service.Address);
+        await service.WaitForServingAsync();
 
         var health = new Health.HealthClient(service.Channel);
         var overall = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
