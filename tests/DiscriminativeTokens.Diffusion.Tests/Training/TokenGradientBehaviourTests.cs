@@ -116,6 +116,21 @@ public sealed class TokenGradientBehaviourTests(DctReference reference, ITestOut
         Assert.True(MaxAbs(gradient.Gradient) > 0);
     }
 
+    /// <summary>At scale 1 diffusers runs the conditional branch alone; u + w·(c − u) just above 1 is nearly c.</summary>
+    [Fact]
+    public void GuidanceAtOneRunsTheConditionalBranchAlone()
+    {
+        using var scope = NewDisposeScope();
+        var options = reference.Options("partial", GradientMemoryMode.Recompute) with { GuidanceScale = 1.0 };
+        using var conditionalOnly = Sampler.Forward(options, reference.PlaceholderInit);
+        using var guided = Sampler.Forward(options with { GuidanceScale = 1.0 + 1e-6 }, reference.PlaceholderInit);
+        using var stronglyGuided = Sampler.Forward(options with { GuidanceScale = 7.0 }, reference.PlaceholderInit);
+        Assert.True(TokenGradientParityTests.MaxAbsError(conditionalOnly.Image, guided.Image) <= 1e-4);
+        Assert.True(TokenGradientParityTests.MaxAbsError(conditionalOnly.Image, stronglyGuided.Image) > 1e-2);
+        using var gradient = Sampler.Backward(conditionalOnly, ImageGradient());
+        Assert.True(gradient.Gradient.isfinite().all().item<bool>() && MaxAbs(gradient.Gradient) > 0);
+    }
+
     [Theory]
     [InlineData(GradientMemoryMode.KeepGraph)]
     [InlineData(GradientMemoryMode.Recompute)]
