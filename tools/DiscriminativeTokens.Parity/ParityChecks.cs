@@ -15,5 +15,6 @@ public static class ParityChecks
         new PipelineCheck(),
         new VitCheck(),
         new DctClassifierCheck(),
+        new DctGradientCheck(),
     ];
 }
