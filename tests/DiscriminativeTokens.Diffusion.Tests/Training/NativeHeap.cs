@@ -32,3 +32,13 @@ internal static class NativeHeap
         }
     }
 }
+
+/// <summary>
+/// Tests that measure <see cref="NativeHeap"/>: the C heap is process-wide, so they run alone, after the parallel
+/// tests, or other test classes' allocations would count as theirs.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NativeHeapMeasurements
+{
+    public const string Name = "native heap measurements";
+}

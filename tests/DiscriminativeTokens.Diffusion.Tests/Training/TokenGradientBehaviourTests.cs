@@ -11,6 +11,7 @@ namespace DiscriminativeTokens.Diffusion.Tests.Training;
 /// The token-gradient sampler beyond the run.py fixture: other schedulers and loop styles, every K, frozen weights,
 /// memory kept per mode, no leaks, and refusals.
 /// </summary>
+[Collection(NativeHeapMeasurements.Name)]
 public sealed class TokenGradientBehaviourTests(DctReference reference, ITestOutputHelper output) : IClassFixture<DctReference>
 {
     private TokenGradientSampler Sampler => reference.Sampler;
