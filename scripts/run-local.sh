@@ -25,11 +25,13 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-start() { # folder assembly
-  dotnet "services/$1/Host/bin/Release/net10.0/$2.dll" >"$logs/$2.log" 2>&1 &
+start() { # folder assembly [service arguments...]
+  dotnet "services/$1/Host/bin/Release/net10.0/$2.dll" "${@:3}" >"$logs/$2.log" 2>&1 &
   pids+=($!)
 }
-start DiffusionService DiffusionService
+# The diffusion model: DCT_DIFFUSION_MODEL (a diffusers folder or a hub id in the Hugging Face cache), else the tiny
+# test model, which loads in a second and shows the mechanics (its images are noise-like).
+start DiffusionService DiffusionService --Diffusion:Model "${DCT_DIFFUSION_MODEL:-$repo/tests/data/sd-tiny}"
 start ClassifierService ClassifierService
 start Orchestrator Orchestrator
 
