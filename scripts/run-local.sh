@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Builds the solution and runs the three services on loopback (orchestrator 5100, diffusion 5101, classifier 5102),
 # waits until all are serving, shows their status, and keeps them running until Ctrl+C. Logs go to .dct/logs/.
+# The classifier service serves the bundled tiny ViT (tests/data/sd-tiny/vit-tiny) unless DCT_CLASSIFIER_ARGS gives
+# other arguments, e.g. DCT_CLASSIFIER_ARGS="--Classifier:Kind vit --Classifier:Path /models/vit-base-patch16-224".
+# The diffusion service serves DCT_DIFFUSION_MODEL (a diffusers folder or a hub id in the Hugging Face cache), else
+# the bundled tiny model tests/data/sd-tiny.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -25,14 +29,21 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-start() { # folder assembly [service arguments...]
-  dotnet "services/$1/Host/bin/Release/net10.0/$2.dll" "${@:3}" >"$logs/$2.log" 2>&1 &
+start() { # folder assembly [arguments...]
+  local folder="$1" assembly="$2"
+  shift 2
+  dotnet "services/$folder/Host/bin/Release/net10.0/$assembly.dll" "$@" >"$logs/$assembly.log" 2>&1 &
   pids+=($!)
 }
+if [ -n "${DCT_CLASSIFIER_ARGS:-}" ]; then
+  read -r -a classifier_args <<<"$DCT_CLASSIFIER_ARGS"
+else
+  classifier_args=(--Classifier:Kind vit --Classifier:Path "$repo/tests/data/sd-tiny/vit-tiny")
+fi
 # The diffusion model: DCT_DIFFUSION_MODEL (a diffusers folder or a hub id in the Hugging Face cache), else the tiny
 # test model, which loads in a second and shows the mechanics (its images are noise-like).
 start DiffusionService DiffusionService --Diffusion:Model "${DCT_DIFFUSION_MODEL:-$repo/tests/data/sd-tiny}"
-start ClassifierService ClassifierService
+start ClassifierService ClassifierService "${classifier_args[@]}"
 start Orchestrator Orchestrator
 
 dct() { dotnet clients/dct/bin/Release/net10.0/dct.dll "$@"; }

@@ -1,6 +1,6 @@
 using DiscriminativeTokens.Benchmarks;
 
-// dotnet run -c Release --project bench/DiscriminativeTokens.Benchmarks -- codec|grpc|all
+// dotnet run -c Release --project bench/DiscriminativeTokens.Benchmarks -- codec|grpc|classifier|models|all
 var command = args.Length == 1 ? args[0] : "";
 switch (command)
 {
@@ -10,13 +10,29 @@ switch (command)
     case "grpc":
         await GrpcBenchmark.RunAsync();
         break;
+    case "classifier":
+        await ClassifierBenchmark.RunAsync();
+        break;
+    case "models":
+        ModelBenchmark.Run(RepositoryRoot());
+        break;
     case "all":
         CodecBenchmark.Run();
         await GrpcBenchmark.RunAsync();
+        await ClassifierBenchmark.RunAsync();
+        ModelBenchmark.Run(RepositoryRoot());
         break;
     default:
-        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|all");
+        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|classifier|models|all");
         return 2;
 }
 
 return 0;
+
+static string RepositoryRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "DiscriminativeTokens.sln")))
+            return dir.FullName;
+    throw new DirectoryNotFoundException("Run the benchmarks from inside the repository (DiscriminativeTokens.sln not found).");
+}

@@ -40,6 +40,34 @@ internal static class Timing
 
         return Stats.Of(seconds);
     }
+
+    /// <summary>
+    /// Two ways of doing the same work, timed alternately (first, second, first, second, ...) so that both see the same
+    /// load on a shared machine; a burst of load then slows both instead of whichever happened to run during it.
+    /// </summary>
+    public static async Task<(Stats First, Stats Second)> MeasureInterleavedAsync(
+        Action first, Func<Task> second, int warmup, int repetitions)
+    {
+        for (var i = 0; i < warmup; i++)
+        {
+            first();
+            await second();
+        }
+
+        var firstSeconds = new double[repetitions];
+        var secondSeconds = new double[repetitions];
+        for (var i = 0; i < repetitions; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            first();
+            firstSeconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            start = Stopwatch.GetTimestamp();
+            await second();
+            secondSeconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        return (Stats.Of(firstSeconds), Stats.Of(secondSeconds));
+    }
 }
 
 /// <summary>Order statistics of repetition times, in seconds.</summary>

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
 
 namespace DiscriminativeTokens.Testing;
@@ -59,6 +61,30 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         service.Address = service._listening.Task.Result;
         service.Channel = DiscriminativeTokens.Contracts.Channels.DctChannel.Create(service.Address);
         return service;
+    }
+
+    /// <summary>
+    /// Polls the gRPC health service until it answers SERVING (services that load a model report NOT_SERVING until
+    /// they have loaded it). Throws with the service's output when it does not within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task WaitForServingAsync(TimeSpan? timeout = null)
+    {
+        var health = new Health.HealthClient(Channel);
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var status = HealthCheckResponse.Types.ServingStatus.Unknown;
+        while (DateTime.UtcNow < until && !_process.HasExited)
+        {
+            try
+            {
+                status = (await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Status;
+                if (status == HealthCheckResponse.Types.ServingStatus.Serving) return;
+            }
+            catch (RpcException)
+            {
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"The service did not report SERVING (last status {status}). Output:\n{Output}");
     }
 
     private void OnLine(string? line)

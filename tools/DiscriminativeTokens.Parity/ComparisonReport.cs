@@ -9,7 +9,7 @@ namespace DiscriminativeTokens.Parity;
 /// </summary>
 public sealed class ComparisonReport(TextWriter writer)
 {
-    private readonly int[] _widths = [12, 34, 18, 11, 11];
+    private readonly int[] _widths = [14, 34, 18, 11, 11];
     private readonly List<TensorComparison> _rows = [];
     private readonly List<string> _errors = [];
 
@@ -40,6 +40,9 @@ public sealed class ComparisonReport(TextWriter writer)
         string components = string.Join(", ", _rows.Select(r => r.Component).Concat(_errors).Distinct());
         string errors = _errors.Count == 0 ? "" : $", {_errors.Count} check(s) stopped by an error";
         string verdict = Failures == 0 ? "all within tolerance" : "PARITY FAILED";
+        var rules = _rows.Select(r => r.Rule).OfType<string>().Distinct().ToList();
+        if (rules.Count > 0)
+            writer.WriteLine($"tolerances used (limit on max abs err): {string.Join("; ", rules)}");
         writer.WriteLine($"summary: {_rows.Count} tensors compared, {passed} OK, {_rows.Count - passed} FAIL{errors} " +
                          $"({components}): {verdict}");
     }

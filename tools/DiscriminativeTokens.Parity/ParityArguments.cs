@@ -62,27 +62,30 @@ public sealed record ParityArguments(string Fixture, IReadOnlyList<ParityCheck> 
     public static string Usage(IReadOnlyList<ParityCheck> known)
     {
         var text = new System.Text.StringBuilder();
-        text.AppendLine("dct-parity: compare the TorchSharp Stable Diffusion components with the upstream reference tensors.");
+        text.AppendLine("dct-parity: compare the TorchSharp Stable Diffusion components and classifiers with the upstream");
+        text.AppendLine("reference tensors.");
         text.AppendLine();
         text.AppendLine("Usage: dct-parity <fixture-folder> [--only component[,component...]] [--device cpu|cuda|cuda:N]");
         text.AppendLine("       dct-parity --help");
         text.AppendLine();
         text.AppendLine("<fixture-folder> is a diffusers model folder in the sd-tiny layout (model_index.json, tokenizer/,");
-        text.AppendLine("text_encoder/, unet/, vae/, scheduler/) with the reference tensors in <fixture-folder>/reference/");
-        text.AppendLine("(e.g. tests/data/sd-tiny; reference/README.md there says how each tensor was made).");
+        text.AppendLine("text_encoder/, unet/, vae/, scheduler/, and the classifier vit-tiny/) with the reference tensors in");
+        text.AppendLine("<fixture-folder>/reference/ (e.g. tests/data/sd-tiny; reference/README.md there says how each");
+        text.AppendLine("tensor was made).");
         text.AppendLine();
         text.AppendLine("Components (all by default):");
         foreach (var check in known)
         {
-            string[] lines = Wrap(check.Description, 84);
-            text.AppendLine($"  {check.Component,-13} {lines[0]}");
+            string[] lines = Wrap(check.Description, 82);
+            text.AppendLine($"  {check.Component,-15} {lines[0]}");
             foreach (string line in lines[1..])
-                text.AppendLine($"{"",16}{line}");
+                text.AppendLine($"{"",18}{line}");
         }
         text.AppendLine();
         text.AppendLine("Output: one line per compared tensor (component, tensor, shape, max abs error, tolerance, OK/FAIL),");
         text.AppendLine("then a summary line. Tolerances: max abs error <= 1e-4*max(1, max|ref|) for model outputs,");
-        text.AppendLine("1e-5*max(1, max|ref|) for scheduler trajectories, exact for ids, integer tensors and timesteps.");
+        text.AppendLine("1e-5*max(1, max|ref|) for scheduler trajectories, 1e-3*max|ref| for gradients (relative to");
+        text.AppendLine("the gradient's own scale), exact for ids, integer tensors and timesteps.");
         text.AppendLine();
         text.AppendLine("Exit codes: 0 all within tolerance; 1 any tensor out of tolerance (or a check stopped by an error);");
         text.AppendLine("            2 usage or loading error (missing folder, file or tensor; a model that does not load).");

@@ -13,5 +13,8 @@ public static class ParityChecks
         new VaeCheck(),
         new SchedulerCheck(),
         new PipelineCheck(),
+        new VitCheck(),
+        new DctClassifierCheck(),
+        new DctGradientCheck(),
     ];
 }

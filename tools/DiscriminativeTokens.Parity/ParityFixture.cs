@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Classification.Models.Vit;
 using DiscriminativeTokens.Diffusion.Loading;
 using DiscriminativeTokens.Torch;
 using TorchSharp;
@@ -27,6 +28,28 @@ public sealed class ParityFixture : IDisposable
 
     public string Folder { get; }
     public string ReferenceFolder { get; }
+
+    /// <summary>The device the models run on.</summary>
+    public torch.Device Device => _device;
+
+    /// <summary>
+    /// A new instance of the fixture's classifier (<c>vit-tiny/</c>, a transformers ViTForImageClassification folder);
+    /// the caller owns it.
+    /// </summary>
+    public VitForImageClassification LoadVitClassifier()
+    {
+        string folder = Path.Combine(Folder, "vit-tiny");
+        if (!Directory.Exists(folder))
+            throw new ParityLoadException($"'{Folder}' has no vit-tiny/ folder (the classifier the vit and dct_classifier checks use).");
+        try
+        {
+            return VitForImageClassification.Load(folder, _device);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ParityLoadException($"Could not load the classifier in '{folder}': {e.Message}", e);
+        }
+    }
 
     public StableDiffusionModel Model
     {

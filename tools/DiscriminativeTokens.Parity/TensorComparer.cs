@@ -22,7 +22,10 @@ public static class TensorComparer
         if (computed.isnan().any().item<bool>())
             error = double.NaN;
         double maxAbsReference = reference.numel() == 0 ? 0 : reference.abs().max().item<double>();
-        return new TensorComparison(component, name, shape, error, tolerance.Limit(maxAbsReference), tolerance.IsExact);
+        return new TensorComparison(component, name, shape, error, tolerance.Limit(maxAbsReference), tolerance.IsExact)
+        {
+            Rule = tolerance.Description,
+        };
     }
 
     public static string Format(IEnumerable<long> shape) => $"[{string.Join(", ", shape)}]";

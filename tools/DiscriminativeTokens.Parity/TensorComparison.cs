@@ -7,6 +7,9 @@ namespace DiscriminativeTokens.Parity;
 public sealed record TensorComparison(string Component, string Name, IReadOnlyList<long> Shape, double MaxAbsError,
                                       double Limit, bool Exact, string? Note = null)
 {
+    /// <summary>How <see cref="Limit"/> was derived from the reference, e.g. "1e-3*max|ref|".</summary>
+    public string? Rule { get; init; }
+
     /// <summary>NaN errors fail: NaN ≤ limit is false.</summary>
     public bool Passed => Note is null && MaxAbsError <= Limit;
 

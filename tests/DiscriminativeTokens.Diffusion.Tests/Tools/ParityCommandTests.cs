@@ -9,7 +9,8 @@ namespace DiscriminativeTokens.Diffusion.Tests.Tools;
 /// <summary>The dct-parity command run as a process on the sd-tiny fixture (and on doctored copies of it).</summary>
 public sealed class ParityCommandTests(ITestOutputHelper output)
 {
-    private static readonly string[] Components = ["tokenizer", "text_encoder", "unet", "vae", "schedulers", "pipeline"];
+    private static readonly string[] Components =
+        ["tokenizer", "text_encoder", "unet", "vae", "schedulers", "pipeline", "vit", "dct_classifier"];
 
     private sealed record Run(int ExitCode, string Output, string Error)
     {
@@ -71,6 +72,12 @@ public sealed class ParityCommandTests(ITestOutputHelper output)
         Assert.Contains(run.Rows("schedulers"), r => r.Contains("dpmpp2m/n30/sigmas"));
         Assert.Contains(run.Rows("pipeline"), r => r.Contains("guided_noise_preds"));
         Assert.Equal(10, run.Rows("schedulers").Count(r => r.Contains("/prev_samples")));
+        Assert.Contains(run.Rows("vit"), r => r.Contains("grad_logit_wrt_raw_image"));
+        Assert.Contains(run.Rows("vit"), r => r.Contains("inet/pixel_values"));
+        Assert.Contains(run.Rows("dct_classifier"), r => r.Contains("conv/partial/grad_image"));
+        Assert.Contains(run.Rows("dct_classifier"), r => r.Contains("vit/loss"));
+        Assert.Contains("tolerances used (limit on max abs err): ", run.Output);
+        Assert.Contains("1e-3*max|ref|", run.Output);
         Assert.Matches(@"summary: (\d+) tensors compared, \1 OK, 0 FAIL", run.Output);
     }
 
@@ -102,6 +109,40 @@ public sealed class ParityCommandTests(ITestOutputHelper output)
             Assert.All(rows.Where(r => !r.Contains("posterior_std")), r => Assert.EndsWith("OK", r.TrimEnd()));
             Assert.Contains("1 FAIL", run.Output);
             Assert.Empty(Components.Where(c => c != "vae").SelectMany(run.Rows));
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AGradientOffByOnePercentOfItsScaleFails()
+    {
+        string copy = CopyFixture();
+        try
+        {
+            // 1e-2 * max|grad| on one element: ten times the gradient tolerance of 1e-3 * max|ref|, although far below 1.
+            string path = Path.Combine(copy, "reference", "dct.safetensors");
+            var tensors = new List<KeyValuePair<string, Tensor>>();
+            Dictionary<string, string> metadata;
+            using (var file = new SafetensorsFile(path))
+            {
+                metadata = file.Metadata.ToDictionary();
+                foreach (string name in file.Entries.Keys)
+                    tensors.Add(new(name, file.Read(name)));
+            }
+            var gradient = tensors.Single(t => t.Key == "vit/partial/grad_image").Value;
+            float scale = gradient.abs().max().item<float>();
+            gradient.view(-1)[5] += 0.01f * scale;
+            SafetensorsWriter.Write(path, tensors, metadata);
+            foreach (var (_, tensor) in tensors) tensor.Dispose();
+
+            var run = await RunToolAsync(copy, "--only", "dct_classifier");
+            Assert.Equal(1, run.ExitCode);
+            string[] rows = run.Rows("dct_classifier");
+            Assert.Contains(rows, r => r.Contains("vit/partial/grad_image") && r.TrimEnd().EndsWith("FAIL"));
+            Assert.Single(rows, r => r.TrimEnd().EndsWith("FAIL"));
         }
         finally
         {

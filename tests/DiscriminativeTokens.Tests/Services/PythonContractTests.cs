@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DiscriminativeTokens.Testing;
+using DiscriminativeTokens.Tests.Services.Classifier;
 
 namespace DiscriminativeTokens.Tests.Services;
 
@@ -18,7 +19,8 @@ public class PythonContractTests
         Assert.True(generateCode == 0, "generate_stubs.sh failed (install protobuf-compiler and protobuf-compiler-grpc):\n" + generateOutput);
         Assert.Contains("generated 9 modules", generateOutput);
 
-        await using var service = await ServiceProcess.StartAsync("ClassifierService", "ClassifierService");
+        await using var service = await ServiceProcess.StartAsync("ClassifierService", "ClassifierService", TinyClassifier.ServiceArguments);
+        await service.WaitForServingAsync();
         var (code, output) = await RunAsync("/usr/bin/python3", Path.Combine(python, "tests", "contract_smoke.py"), service.Address);
         Assert.True(code == 0, "contract_smoke.py failed (install python3-grpcio python3-protobuf python3-numpy):\n" + output);
         Assert.Contains("python contract smoke: ok", output);

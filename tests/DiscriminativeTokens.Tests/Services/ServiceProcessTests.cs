@@ -1,4 +1,5 @@
 using DiscriminativeTokens.Testing;
+using DiscriminativeTokens.Tests.Services.Classifier;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
@@ -8,25 +9,26 @@ namespace DiscriminativeTokens.Tests.Services;
 /// <summary>Each service starts as its own process on a free loopback port, answers health and reflection, and stops on SIGTERM.</summary>
 public class ServiceProcessTests
 {
-    public static TheoryData<string, string, string> Services => new()
+    public static TheoryData<string, string, string, string[]> Services => new()
     {
-        { "DiffusionService", "DiffusionService", "dct.diffusion.v1.DiffusionService" },
-        { "ClassifierService", "ClassifierService", "dct.classifier.v1.ClassifierService" },
-        { "Orchestrator", "Orchestrator", "dct.orchestrator.v1.OrchestratorService" },
+        // The diffusion service needs a model; it reports SERVING once the model has loaded.
+        { "DiffusionService", "DiffusionService", "dct.diffusion.v1.DiffusionService", ["--Diffusion:Model", RepositoryPaths.SdTiny] },
+        // The classifier service needs a classifier; it reports SERVING once the model has loaded.
+        { "ClassifierService", "ClassifierService", "dct.classifier.v1.ClassifierService", TinyClassifier.ServiceArguments },
+        { "Orchestrator", "Orchestrator", "dct.orchestrator.v1.OrchestratorService", [] },
     };
 
     [Theory]
     [MemberData(nameof(Services))]
-    public async Task StartsAnswersHealthAndReflectionAndStopsOnSigterm(string folder, string name, string grpcService)
+    public async Task StartsAnswersHealthAndReflectionAndStopsOnSigterm(string folder, string name, string grpcService, string[] arguments)
     {
-        // The diffusion service serves once its model is loaded (see the tests below for running without one).
-        string[] arguments = folder == "DiffusionService" ? ["--Diffusion:Model", RepositoryPaths.SdTiny] : [];
         await using var service = await ServiceProcess.StartAsync(folder, name, arguments);
         Assert.StartsWith("http://127.0.0.1:", service.Address);
+        await service.WaitForServingAsync();
 
         var health = new Health.HealthClient(service.Channel);
-        var overall = await WaitForHealthAsync(health, HealthCheckResponse.Types.ServingStatus.Serving);
-        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, overall);
+        var overall = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, overall.Status);
 
         var reflection = new ServerReflection.ServerReflectionClient(service.Channel);
         using var call = reflection.ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(10));

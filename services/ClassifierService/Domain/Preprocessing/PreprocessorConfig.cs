@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using System.Text.Json;
 using DiscriminativeTokens.Classification.Models;
 

@@ -131,6 +131,13 @@ public sealed class DpmSolverMultistepScheduler : Scheduler
     /// <summary>Half log-SNR; +inf at sigma 0, which makes the final update return the data prediction.</summary>
     private static double Lambda(double alpha, double sigma) => Math.Log(alpha) - Math.Log(sigma);
 
+    protected override void CopyHistoryTo(Scheduler target)
+    {
+        var copy = (DpmSolverMultistepScheduler)target;
+        copy._previousPrediction = _previousPrediction is null ? null : Keep(_previousPrediction);
+        copy._lowerOrderSteps = _lowerOrderSteps;
+    }
+
     protected override void ClearHistory()
     {
         _previousPrediction?.Dispose();

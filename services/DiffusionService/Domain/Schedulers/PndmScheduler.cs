@@ -160,6 +160,14 @@ public sealed class PndmScheduler : Scheduler
         return sample * sampleCoefficient - modelOutput * (alphaPrevious - alpha) / outputDenominator;
     }
 
+    protected override void CopyHistoryTo(Scheduler target)
+    {
+        var copy = (PndmScheduler)target;
+        copy._pastOutputs.AddRange(_pastOutputs.Select(Keep));
+        copy._rungeKuttaSum = _rungeKuttaSum is null ? null : Keep(_rungeKuttaSum);
+        copy._runStartSample = _runStartSample is null ? null : Keep(_runStartSample);
+    }
+
     protected override void ClearHistory()
     {
         foreach (var tensor in _pastOutputs) tensor.Dispose();

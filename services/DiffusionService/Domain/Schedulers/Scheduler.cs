@@ -145,6 +145,20 @@ public abstract class Scheduler : IDisposable
         return copy;
     }
 
+    /// <summary>
+    /// An independent scheduler at the same point of the same run: stepping either one onwards gives the same results.
+    /// The copy shares the history tensors (they are never changed in place), autograd links included. Used to resume a
+    /// run part-way, e.g. to recompute the last steps under autograd without repeating the earlier ones.
+    /// </summary>
+    public Scheduler Fork()
+    {
+        Scheduler copy = Clone();
+        copy._nextIndex = _nextIndex;
+        copy.StepsTaken = StepsTaken;
+        CopyHistoryTo(copy);
+        return copy;
+    }
+
     public void Dispose()
     {
         Reset();
@@ -160,6 +174,11 @@ public abstract class Scheduler : IDisposable
     protected abstract Tensor StepCore(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator);
 
     protected abstract Scheduler CreateFresh();
+
+    /// <summary>Gives <paramref name="target"/> (a fresh scheduler of the same type) this run's history, via Keep.</summary>
+    protected virtual void CopyHistoryTo(Scheduler target)
+    {
+    }
 
     /// <summary>Disposes whatever history the scheduler holds.</summary>
     protected virtual void ClearHistory()

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using System.Globalization;
 using System.Text.Json;
 

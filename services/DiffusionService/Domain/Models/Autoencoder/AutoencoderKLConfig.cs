@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 namespace DiscriminativeTokens.Diffusion.Models.Autoencoder;
 
 /// <summary>The fields of a diffusers <c>AutoencoderKL</c> config.json (vae/config.json) that shape the model.</summary>

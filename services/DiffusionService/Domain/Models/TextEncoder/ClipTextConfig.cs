@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 namespace DiscriminativeTokens.Diffusion.Models.TextEncoder;
 
 /// <summary>The fields of a transformers <c>CLIPTextConfig</c> (text_encoder/config.json) that shape the model.</summary>
