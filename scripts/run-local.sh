@@ -3,6 +3,8 @@
 # waits until all are serving, shows their status, and keeps them running until Ctrl+C. Logs go to .dct/logs/.
 # The classifier service serves the bundled tiny ViT (tests/data/sd-tiny/vit-tiny) unless DCT_CLASSIFIER_ARGS gives
 # other arguments, e.g. DCT_CLASSIFIER_ARGS="--Classifier:Kind vit --Classifier:Path /models/vit-base-patch16-224".
+# The diffusion service serves DCT_DIFFUSION_MODEL (a diffusers folder or a hub id in the Hugging Face cache), else
+# the bundled tiny model tests/data/sd-tiny.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -38,7 +40,9 @@ if [ -n "${DCT_CLASSIFIER_ARGS:-}" ]; then
 else
   classifier_args=(--Classifier:Kind vit --Classifier:Path "$repo/tests/data/sd-tiny/vit-tiny")
 fi
-start DiffusionService DiffusionService
+# The diffusion model: DCT_DIFFUSION_MODEL (a diffusers folder or a hub id in the Hugging Face cache), else the tiny
+# test model, which loads in a second and shows the mechanics (its images are noise-like).
+start DiffusionService DiffusionService --Diffusion:Model "${DCT_DIFFUSION_MODEL:-$repo/tests/data/sd-tiny}"
 start ClassifierService ClassifierService "${classifier_args[@]}"
 start Orchestrator Orchestrator
 

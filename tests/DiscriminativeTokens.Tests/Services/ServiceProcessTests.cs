@@ -11,7 +11,8 @@ public class ServiceProcessTests
 {
     public static TheoryData<string, string, string, string[]> Services => new()
     {
-        { "DiffusionService", "DiffusionService", "dct.diffusion.v1.DiffusionService", [] },
+        // The diffusion service needs a model; it reports SERVING once the model has loaded.
+        { "DiffusionService", "DiffusionService", "dct.diffusion.v1.DiffusionService", ["--Diffusion:Model", RepositoryPaths.SdTiny] },
         // The classifier service needs a classifier; it reports SERVING once the model has loaded.
         { "ClassifierService", "ClassifierService", "dct.classifier.v1.ClassifierService", TinyClassifier.ServiceArguments },
         { "Orchestrator", "Orchestrator", "dct.orchestrator.v1.OrchestratorService", [] },
@@ -46,23 +47,67 @@ public class ServiceProcessTests
         Assert.Contains("Stopped", service.Output);
     }
 
+    /// <summary>
+    /// Without a model the diffusion service stays up, reports NOT_SERVING and answers every RPC with
+    /// FAILED_PRECONDITION saying how to configure one (retrying would not help, so not UNAVAILABLE).
+    /// </summary>
     [Fact]
-    public async Task AnUnimplementedRpcAnswersUnimplementedAndTheServiceKeepsServing()
+    public async Task TheDiffusionServiceWithoutAModelIsNotServingAndSaysHowToConfigureOne()
     {
         await using var service = await ServiceProcess.StartAsync("DiffusionService", "DiffusionService");
+        var health = new Health.HealthClient(service.Channel);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing,
+                     await WaitForHealthAsync(health, HealthCheckResponse.Types.ServingStatus.NotServing));
+
         var client = new DiscriminativeTokens.Contracts.Diffusion.V1.DiffusionService.DiffusionServiceClient(service.Channel);
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
             await client.GetModelInfoAsync(new(), deadline: DateTime.UtcNow.AddSeconds(10)));
-        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("--Diffusion:Model", error.Status.Detail);
+        await WaitForAsync(() => service.Output.Contains("No model is configured"));
 
-        var health = new Health.HealthClient(service.Channel);
-        var status = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
-        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, status.Status);
+        // Reflection and health still answer: the process is up, only the model is missing.
+        Assert.Null(service.ExitCode);
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
+    /// <summary>A model that fails to load leaves the process up, NOT_SERVING, with the reason in every RPC's status.</summary>
+    [Fact]
+    public async Task TheDiffusionServiceReportsWhyItsModelFailedToLoad()
     {
-        for (int i = 0; i < 100 && !condition(); i++) await Task.Delay(50);
+        string missing = Path.Combine(Path.GetTempPath(), "dct-no-such-model-" + Guid.NewGuid().ToString("N"));
+        await using var service = await ServiceProcess.StartAsync("DiffusionService", "DiffusionService", "--Diffusion:Model", missing);
+        var health = new Health.HealthClient(service.Channel);
+        var client = new DiscriminativeTokens.Contracts.Diffusion.V1.DiffusionService.DiffusionServiceClient(service.Channel);
+        await WaitForAsync(() => service.Output.Contains("could not be loaded"), TimeSpan.FromSeconds(30));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing,
+                     (await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Status);
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = client.Generate(new() { Sampling = new() { Prompt = "a cat" } }, deadline: DateTime.UtcNow.AddSeconds(10));
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains(missing, error.Status.Detail);
+        Assert.Contains("does not exist", error.Status.Detail);
+        Assert.Null(service.ExitCode);
+    }
+
+    private static async Task<HealthCheckResponse.Types.ServingStatus> WaitForHealthAsync(
+        Health.HealthClient health, HealthCheckResponse.Types.ServingStatus expected)
+    {
+        var status = HealthCheckResponse.Types.ServingStatus.Unknown;
+        for (int i = 0; i < 300 && status != expected; i++)
+        {
+            if (i > 0) await Task.Delay(100);
+            status = (await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Status;
+        }
+        return status;
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
+        while (!condition() && DateTime.UtcNow < deadline) await Task.Delay(50);
         Assert.True(condition());
     }
 }
