@@ -26,7 +26,9 @@ public sealed class DiffusionServiceFixture : IAsyncLifetime
     public static async Task<ServiceProcess> StartAsync(params string[] settings)
     {
         var service = await ServiceProcess.StartAsync("DiffusionService", "DiffusionService",
-                                                      ["--Diffusion:Model", RepositoryPaths.SdTiny, "--Diffusion:Device", "cpu", .. settings]);
+                                                      ["--Diffusion:Model", RepositoryPaths.SdTiny, "--Diffusion:Device", "cpu",
+                                                       // The tiny model's ops are too small to share between threads.
+                                                       "--Diffusion:Threads", "1", .. settings]);
         try
         {
             await WaitForHealthAsync(service, HealthCheckResponse.Types.ServingStatus.Serving, TimeSpan.FromSeconds(60));

@@ -21,6 +21,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     public GrpcChannel Channel { get; private set; } = null!;
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
+    /// <summary>The operating system's id of the service process (e.g. to read its memory use from /proc).</summary>
+    public int ProcessId => _process.Id;
+
     public string Output
     {
         get { lock (_output) return _output.ToString(); }

@@ -60,6 +60,10 @@ public sealed class DiffusionGrpcService(ModelHost host, ILogger<DiffusionGrpcSe
             }
         });
 
+    public override Task GradientSession(IAsyncStreamReader<GradientSessionRequest> requestStream,
+                                         IServerStreamWriter<GradientSessionResponse> responseStream, ServerCallContext context) =>
+        RpcErrors.Guard(() => GradientSessionCall.RunAsync(host.Engine, requestStream, responseStream, context, logger));
+
     /// <summary>Turns a generation's reports into stream events (called on the compute thread).</summary>
     private sealed class GenerateStream(ResponsePump<GenerateEvent> pump, int chunkBytes) : IGenerationObserver
     {

@@ -19,6 +19,10 @@ public sealed class DiffusionOptions
     /// <summary>Weights variant such as "fp16" (loaded as float32); empty = the plain files.</summary>
     public string? Variant { get; set; }
 
+    /// <summary>LibTorch intra-op threads for CPU work; 0 = LibTorch's default (one per core). On a small or shared
+    /// machine serving a small model, 1 is often several times faster (no thread hand-offs on every tiny op).</summary>
+    public int Threads { get; set; }
+
     public int MaxConcurrent { get; set; } = new ServingLimits().MaxConcurrent;
     public TimeSpan SessionIdleTimeout { get; set; } = new ServingLimits().SessionIdleTimeout;
     public int MaxSteps { get; set; } = new ServingLimits().MaxSteps;

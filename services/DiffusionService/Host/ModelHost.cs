@@ -36,6 +36,8 @@ public sealed class ModelHost(IConfiguration configuration, ServiceReadiness rea
         {
             options = configuration.GetSection(DiffusionOptions.Section).Get<DiffusionOptions>() ?? new DiffusionOptions();
             limits = options.ToLimits();
+            if (options.Threads < 0)
+                throw new ArgumentException($"Diffusion:Threads must be 0 (LibTorch's default) or positive; it is {options.Threads}.");
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
         {
@@ -58,6 +60,7 @@ public sealed class ModelHost(IConfiguration configuration, ServiceReadiness rea
         {
             var engine = await Task.Factory.StartNew(() =>
             {
+                if (options.Threads > 0) TorchSharp.torch.set_num_threads(options.Threads);
                 var device = DeviceSelection.Parse(options.Device);
                 var model = StableDiffusionModel.Load(options.Model, device, string.IsNullOrEmpty(options.Variant) ? null : options.Variant);
                 try
@@ -71,14 +74,18 @@ public sealed class ModelHost(IConfiguration configuration, ServiceReadiness rea
                 }
             }, stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+            engine.Sessions.SessionExpired += (session, forwards) => logger.LogWarning(
+                "Gradient session {Session} was idle for longer than {IdleTimeout} and was released ({Forwards} open " +
+                "forward(s) freed)", session.Id, limits.SessionIdleTimeout, forwards);
             lock (_gate) _engine = engine;
             var d = engine.Description;
             string summary = $"model {d.ModelId} on {d.Device}: {d.Scheduler}, text hidden size {d.TextHiddenSize}, " +
                              $"{d.SampleSize}x{d.SampleSize} default, VAE factor {d.VaeScaleFactor}";
             readiness.MarkReady($"serving {summary}");
             logger.LogInformation("Loaded {Summary} in {Seconds:F1} s; serving (at most {MaxConcurrent} sessions and generations " +
-                                  "at once, sessions idle for {IdleTimeout} are released)",
-                                  summary, Stopwatch.GetElapsedTime(start).TotalSeconds, limits.MaxConcurrent, limits.SessionIdleTimeout);
+                                  "at once, sessions idle for {IdleTimeout} are released, {Threads} LibTorch threads)",
+                                  summary, Stopwatch.GetElapsedTime(start).TotalSeconds, limits.MaxConcurrent, limits.SessionIdleTimeout,
+                                  TorchSharp.torch.get_num_threads());
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -17,6 +17,7 @@ public sealed class DiffusionEngine : IDisposable
         Validator = new SamplingValidator(model, Limits);
         Limiter = new ConcurrencyLimiter(Limits.MaxConcurrent);
         Generation = new ImageGeneration(model);
+        Sessions = new GradientSessionManager(model, Validator, Limiter, Limits, time);
         Description = Describe(model);
     }
 
@@ -25,9 +26,10 @@ public sealed class DiffusionEngine : IDisposable
     public SamplingValidator Validator { get; }
     public ConcurrencyLimiter Limiter { get; }
     public ImageGeneration Generation { get; }
+    public GradientSessionManager Sessions { get; }
     public ModelDescription Description { get; }
 
-    public ServiceLoad Load => new(Limiter.Active(WorkKind.GradientSession), Limiter.Active(WorkKind.Generation), 0);
+    public ServiceLoad Load => new(Limiter.Active(WorkKind.GradientSession), Limiter.Active(WorkKind.Generation), Sessions.OpenForwards);
 
     private static ModelDescription Describe(StableDiffusionModel model)
     {
@@ -47,7 +49,14 @@ public sealed class DiffusionEngine : IDisposable
             model.TextEncoderSha256, deviceName);
     }
 
+    /// <summary>
+    /// Releases every session; frees the model only when no computation is still running on it (one that is would
+    /// crash on freed weights; at process exit the memory goes anyway).
+    /// </summary>
     public void Dispose()
     {
+        Sessions.Dispose();
+        if (Limiter.Active(WorkKind.GradientSession) == 0 && Limiter.Active(WorkKind.Generation) == 0)
+            Model.Dispose();
     }
 }

@@ -49,4 +49,7 @@ public sealed record TokenGradientOptions
     public SamplingLoopStyle LoopStyle { get; init; } = SamplingLoopStyle.Proper;
 
     public GradientMemoryMode MemoryMode { get; init; } = GradientMemoryMode.Recompute;
+
+    /// <summary>Told after every UNet call of the forward pass, on the sampling thread.</summary>
+    public IProgress<DenoisingProgress>? Progress { get; init; }
 }

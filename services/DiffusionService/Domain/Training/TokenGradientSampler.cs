@@ -22,8 +22,10 @@ public sealed class TokenGradientSampler(StableDiffusionModel model)
     private readonly PromptEncoder _promptEncoder = new(model.Tokenizer, model.TextEncoder);
 
     /// <summary>Samples with <paramref name="tokenVector"/> ([hidden]; copied, so the caller may change it
-    /// afterwards) as the placeholder's embedding, keeping what <see cref="TokenGradientOptions.MemoryMode"/> says.</summary>
-    public TokenGradientForward Forward(TokenGradientOptions options, Tensor tokenVector)
+    /// afterwards) as the placeholder's embedding, keeping what <see cref="TokenGradientOptions.MemoryMode"/> says.
+    /// <paramref name="cancellationToken"/> is checked before every UNet call.</summary>
+    public TokenGradientForward Forward(TokenGradientOptions options, Tensor tokenVector,
+                                        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (!double.IsFinite(options.GuidanceScale))
@@ -51,11 +53,19 @@ public sealed class TokenGradientSampler(StableDiffusionModel model)
             Tensor context = conditioning.Embeddings;
 
             Tensor latents;
+            Tensor Call(int call)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var next = StepInOwnScope(denoiser, scheduler, latents, call, timesteps, context);
+                options.Progress?.Report(new DenoisingProgress(call + 1, calls, scheduler.Timesteps[call]));
+                return next;
+            }
+
             using (no_grad())
             {
                 latents = denoiser.StartingLatents(scheduler, noise);
                 for (int call = 0; call < firstCall; call++)
-                    latents = StepInOwnScope(denoiser, scheduler, latents, call, timesteps, context);
+                    latents = Call(call);
             }
             // Recompute resumes here: the latents and the scheduler's history are all the earlier calls leave behind.
             if (!keepGraph) fork = scheduler.Fork();
@@ -65,7 +75,7 @@ public sealed class TokenGradientSampler(StableDiffusionModel model)
             using (keepGraph ? enable_grad() : no_grad())
             {
                 for (int call = firstCall; call < calls; call++)
-                    latents = StepInOwnScope(denoiser, scheduler, latents, call, timesteps, context);
+                    latents = Call(call);
                 image = denoiser.DecodeImage(latents);
             }
 
