@@ -77,7 +77,6 @@ public sealed class TrainingLoop
             {
                 progress.EpochsWithoutImprovement++;
             }
-            progress.LastAccuracy = accuracy;
             int epochsDone = epoch + 1;
             StopReason? stop = accuracy > settings.TargetAccuracy ? StopReason.TargetAccuracy
                 : progress.EpochsWithoutImprovement >= settings.PatienceEpochs ? StopReason.Patience
@@ -86,6 +85,7 @@ public sealed class TrainingLoop
 
             optimizer.SetGradient(MeanGradient(results));
             // One clip of the accumulated gradient, right before the step (the reference clips inside accumulation).
+            // A stopping epoch takes no step; its norms are still reported.
             var clip = optimizer.ClipGradient();
             if (stop is null) optimizer.Step();
             _observer.OnEpoch(new EpochReport(epoch, loss, accuracy, clip.NormBefore, clip.NormAfter, best,
@@ -187,7 +187,6 @@ public sealed class TrainingLoop
         public float[]? BestToken { get; set; }
         public int BestEpoch { get; set; } = -1;
         public int EpochsWithoutImprovement { get; set; }
-        public double LastAccuracy { get; set; }
 
         public static Progress Start(float[] initial, DiffusionModelInfo model)
         {
@@ -223,7 +222,6 @@ public sealed class TrainingLoop
                 BestToken = checkpoint.BestToken,
                 BestEpoch = checkpoint.BestEpoch,
                 EpochsWithoutImprovement = checkpoint.EpochsWithoutImprovement,
-                LastAccuracy = checkpoint.LastAccuracy,
             };
         }
     }
