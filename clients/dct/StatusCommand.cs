@@ -10,9 +10,9 @@ public static class StatusCommand
 {
     public static Command Create()
     {
-        var orchestrator = AddressOption("--orchestrator", "DCT_ORCHESTRATOR", "http://127.0.0.1:5100", "Orchestrator address.");
-        var diffusion = AddressOption("--diffusion", "DCT_DIFFUSION", "http://127.0.0.1:5101", "Diffusion service address.");
-        var classifier = AddressOption("--classifier", "DCT_CLASSIFIER", "http://127.0.0.1:5102", "Classifier service address.");
+        var orchestrator = CliOptions.Orchestrator();
+        var diffusion = CliOptions.Address("--diffusion", "DCT_DIFFUSION", "http://127.0.0.1:5101", "Diffusion service address.");
+        var classifier = CliOptions.Address("--classifier", "DCT_CLASSIFIER", "http://127.0.0.1:5102", "Classifier service address.");
         var wait = new Option<int>("--wait")
         {
             Description = "Keep asking for up to this many seconds until every service is serving (0 = ask once).",
@@ -47,12 +47,6 @@ public static class StatusCommand
         });
         return command;
     }
-
-    private static Option<string> AddressOption(string name, string environment, string fallback, string description) => new(name)
-    {
-        Description = $"{description} Default: ${environment} or {fallback}.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(environment) is { Length: > 0 } v ? v : fallback,
-    };
 
     private static async Task<(bool Serving, string Text)> CheckAsync(string address, CancellationToken cancellation)
     {

@@ -1,0 +1,28 @@
+using DiscriminativeTokens.Contracts.Orchestrator.V1;
+
+namespace DiscriminativeTokens.Cli;
+
+/// <summary>Saves a training result as the two files other tools read: learned_embeds.safetensors and token.json.</summary>
+public static class TokenResultFiles
+{
+    public const string EmbeddingsFileName = "learned_embeds.safetensors";
+    public const string SidecarFileName = "token.json";
+
+    public static IReadOnlyList<string> Write(TrainingResult result, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        string embeddings = Path.Combine(folder, EmbeddingsFileName);
+        string sidecar = Path.Combine(folder, SidecarFileName);
+        WriteAtomically(embeddings, result.LearnedEmbedsSafetensors.ToByteArray());
+        WriteAtomically(sidecar, System.Text.Encoding.UTF8.GetBytes(result.SidecarJson));
+        return [embeddings, sidecar];
+    }
+
+    // A half-written token file must never look like a finished one.
+    private static void WriteAtomically(string path, byte[] bytes)
+    {
+        string temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, bytes);
+        File.Move(temporary, path, overwrite: true);
+    }
+}
