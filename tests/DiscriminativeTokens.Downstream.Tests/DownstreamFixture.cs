@@ -49,21 +49,26 @@ public sealed class DownstreamFixture : IAsyncLifetime
     public static GradientSessionOptions SessionOptions(SessionMemoryMode memory = SessionMemoryMode.Recompute) =>
         new(Placeholder, GradientPath.LastK, LastKCalls: 2, memory);
 
+    /// <summary>A gradient session of the domain code in this process, with the settings the gRPC session maps to.</summary>
+    public GradientSession OpenInProcessSession(GradientSessionOptions options) =>
+        Engine.Sessions.Open(new SessionSettings(options.Placeholder, GradientMode.LastK(options.LastKCalls),
+            options.MemoryMode == SessionMemoryMode.Recompute ? GradientMemoryMode.Recompute : GradientMemoryMode.KeepGraph,
+            SamplingLoopStyle.Proper));
+
+    public ResolvedSampling Resolve(SamplingSettings sampling) => Engine.Validator.Resolve(new SamplingRequest
+    {
+        Prompt = sampling.Prompt, Seed = (long)sampling.Seed, Steps = sampling.Steps, GuidanceScale = sampling.GuidanceScale,
+        Width = sampling.Width, Height = sampling.Height, Scheduler = sampling.Scheduler,
+        Padding = sampling.Padding == DomainPadding.MaxLength ? PromptPaddingMode.MaxLength : PromptPaddingMode.ReferenceUnpadded,
+    });
+
     /// <summary>One micro-step with the domain code in this process: forward, classifier loss and dImage, backward.</summary>
     public InProcessStep MicroStepInProcess(SamplingSettings sampling, GradientSessionOptions options, float[] token)
     {
         using var scope = NewDisposeScope();
-        var settings = new SessionSettings(options.Placeholder, GradientMode.LastK(options.LastKCalls),
-            options.MemoryMode == SessionMemoryMode.Recompute ? GradientMemoryMode.Recompute : GradientMemoryMode.KeepGraph,
-            SamplingLoopStyle.Proper);
-        using var session = Engine.Sessions.Open(settings);
-        var resolved = Engine.Validator.Resolve(new SamplingRequest
-        {
-            Prompt = sampling.Prompt, Seed = (long)sampling.Seed, Steps = sampling.Steps, GuidanceScale = sampling.GuidanceScale,
-            Width = sampling.Width, Height = sampling.Height, Scheduler = sampling.Scheduler, Padding = PromptPaddingMode.MaxLength,
-        });
+        using var session = OpenInProcessSession(options);
         var vector = tensor(token);
-        using var forward = session.Forward(new SessionForward(1, resolved, vector, null), null, CancellationToken.None);
+        using var forward = session.Forward(new SessionForward(1, Resolve(sampling), vector, null), null, CancellationToken.None);
         using var loss = InProcessClassifier.LossAndGradient(forward.Image, [TargetClass]);
         using var gradient = session.Backward(1, loss.ImageGradient);
         return new InProcessStep(ToData(forward.Image), loss.Losses[0], loss.PredictedClassIds[0], loss.TargetProbabilities[0],

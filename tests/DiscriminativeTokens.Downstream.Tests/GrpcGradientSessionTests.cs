@@ -74,6 +74,33 @@ public sealed class GrpcGradientSessionTests(DownstreamFixture fixture)
     }
 
     [Fact]
+    public async Task ACancelledForwardIsFreedOnTheServiceAndTheSessionGoesOn()
+    {
+        using var diffusion = Diffusion();
+        float[] token = await diffusion.GetTokenEmbeddingAsync("a", CancellationToken.None);
+        var session = await diffusion.OpenGradientSessionAsync(DownstreamFixture.SessionOptions(), CancellationToken.None);
+
+        // Seconds of work here (40 steps at 64x64), far more than the 200 ms before the cancellation.
+        var slow = new SamplingSettings("a photo of newclas cat", 1, 40, 7, 64, 64, null, PromptPadding.MaxLength);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            session.ForwardAsync(new ForwardRequest(1, slow, token, null), cancel.Token));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"the cancellation took {watch.Elapsed}");
+
+        // The client released forward 1 (the service frees it once it is done) and the id is free again at once: the
+        // late 64x64 image of the cancelled forward must not be taken for the new forward's 32x32 one.
+        var again = await session.ForwardAsync(new ForwardRequest(1, DownstreamFixture.Sampling(), token, null), CancellationToken.None);
+        Assert.Equal([1L, 3, 32, 32], again.Image.Shape);
+
+        await session.DisposeAsync();
+        var closed = await Assert.ThrowsAsync<BackendException>(() =>
+            session.ForwardAsync(new ForwardRequest(2, DownstreamFixture.Sampling(), token, null), CancellationToken.None));
+        Assert.Equal(BackendFailure.Precondition, closed.Failure);
+        Assert.Contains("was disposed; open a new one", closed.Message);
+    }
+
+    [Fact]
     public async Task AKilledServiceFailsThePendingAndEveryLaterOperationAsTransient()
     {
         await using var service = await Services.StartDiffusionAsync();

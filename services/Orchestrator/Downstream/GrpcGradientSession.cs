@@ -20,11 +20,15 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
     private readonly AsyncDuplexStreamingCall<GradientSessionRequest, GradientSessionResponse> _call;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Lock _gate = new();
-    private readonly Dictionary<ulong, PendingOperation> _pending = [];
+    // Operations awaiting their answer, per forward id in the order sent. The service answers requests in order, so an
+    // id's next answer belongs to its first entry. An operation its caller gave up on (cancelled, timed out, released)
+    // stays as a sink until its answer has gone by, so that a later operation reusing the id does not receive it.
+    private readonly Dictionary<ulong, List<PendingOperation>> _pending = [];
     private Task _reader = Task.CompletedTask;
     // Why the session cannot be used any more (the stream broke, or the session was closed); null while it can.
     private (BackendFailure Failure, string Detail)? _ended;
     private int _disposed;
+    private volatile bool _closing;
 
     private GrpcGradientSession(DownstreamConnection connection,
                                 AsyncDuplexStreamingCall<GradientSessionRequest, GradientSessionResponse> call, string sessionId)
@@ -129,14 +133,16 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
 
     public async Task ReleaseAsync(ulong forwardId, CancellationToken cancellationToken)
     {
-        PendingOperation? abandoned;
+        List<PendingOperation> abandoned;
         lock (_gate)
         {
             // A broken or closed session holds nothing on the service any more.
             if (_ended is not null) return;
-            _pending.Remove(forwardId, out abandoned);
+            abandoned = _pending.TryGetValue(forwardId, out var entries) ? [.. entries.Where(p => !p.Abandoned)] : [];
+            foreach (var p in abandoned) p.Abandoned = true;
         }
-        abandoned?.Fail(_connection.Failure(BackendFailure.Precondition, $"forward {forwardId}", "a release while it was pending"));
+        foreach (var p in abandoned)
+            p.Fail(_connection.Failure(BackendFailure.Precondition, p.Operation, "a release while it was pending"));
         await WriteAsync([new GradientSessionRequest { Release = new ReleaseForward { ForwardId = forwardId } }], $"release {forwardId}",
                          cancellationToken).ConfigureAwait(false);
     }
@@ -148,10 +154,12 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
         lock (_gate)
         {
             ThrowIfEnded(operation);
-            if (!_pending.TryAdd(pending.ForwardId, pending))
+            if (_pending.TryGetValue(pending.ForwardId, out var entries) && entries.Any(p => !p.Abandoned))
                 throw _connection.Failure(BackendFailure.InvalidRequest, operation,
                     $"a local check: forward {pending.ForwardId} already has a forward or backward in flight on this session; " +
                     "wait for it or use another id");
+            if (entries is null) _pending[pending.ForwardId] = entries = [];
+            entries.Add(pending);
         }
         bool sent = false;
         try
@@ -172,11 +180,24 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
         }
         catch
         {
-            bool abandoned;
-            lock (_gate) abandoned = _pending.Remove(pending.ForwardId, out var mine) && ReferenceEquals(mine, pending);
-            // A forward the service may still be computing: free it there once it is done (requests run in order).
-            if (abandoned && sent && pending is PendingForward)
-                _ = ReleaseQuietlyAsync(pending.ForwardId);
+            bool release = false;
+            lock (_gate)
+            {
+                if (!sent)
+                {
+                    Remove(pending);
+                }
+                else if (!pending.Abandoned && IsPending(pending))
+                {
+                    // Its answer will still come: leave it as a sink.
+                    pending.Abandoned = true;
+                    release = pending is PendingForward;
+                }
+            }
+            // A forward the service may still be computing: free it there once it is done (requests run in order). Sent
+            // before returning, so it cannot overtake a new forward that reuses the id.
+            if (release)
+                await ReleaseQuietlyAsync(pending.ForwardId).ConfigureAwait(false);
             throw;
         }
     }
@@ -186,7 +207,8 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
         try
         {
             using var timeout = new CancellationTokenSource(_connection.Options.InfoTimeout);
-            await ReleaseAsync(forwardId, timeout.Token).ConfigureAwait(false);
+            await WriteAsync([new GradientSessionRequest { Release = new ReleaseForward { ForwardId = forwardId } }],
+                             $"release {forwardId}", timeout.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -224,6 +246,11 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
         {
             while (await _call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false))
                 Dispatch(_call.ResponseStream.Current);
+            if (_closing)
+            {
+                End(BackendFailure.Precondition, ClosedDetail);
+                return;
+            }
             why = "the service ended the session stream";
         }
         catch (RpcException e)
@@ -285,11 +312,7 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
                 {
                     // About the session itself, which stays open: every operation waiting may be the cause.
                     List<PendingOperation> all;
-                    lock (_gate)
-                    {
-                        all = [.. _pending.Values];
-                        _pending.Clear();
-                    }
+                    lock (_gate) all = TakeAll();
                     foreach (var p in all) p.Fail(_connection.Failure(p.Operation, code, message));
                 }
                 else if (Find(error.ForwardId) is { } failed)
@@ -303,20 +326,37 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
         }
     }
 
+    /// <summary>The operation the next answer about <paramref name="forwardId"/> belongs to.</summary>
     private PendingOperation? Find(ulong forwardId)
     {
-        lock (_gate) return _pending.GetValueOrDefault(forwardId);
+        lock (_gate) return _pending.TryGetValue(forwardId, out var entries) ? entries[0] : null;
+    }
+
+    private bool IsPending(PendingOperation pending) =>
+        _pending.TryGetValue(pending.ForwardId, out var entries) && entries.Contains(pending);
+
+    private void Remove(PendingOperation pending)
+    {
+        if (_pending.TryGetValue(pending.ForwardId, out var entries) && entries.Remove(pending) && entries.Count == 0)
+            _pending.Remove(pending.ForwardId);
+    }
+
+    private List<PendingOperation> TakeAll()
+    {
+        List<PendingOperation> all = [.. _pending.Values.SelectMany(entries => entries)];
+        _pending.Clear();
+        return all;
     }
 
     private void Complete<T>(PendingOperation<T> pending, T result)
     {
-        lock (_gate) _pending.Remove(pending.ForwardId);
+        lock (_gate) Remove(pending);
         pending.Succeed(result);
     }
 
     private void Fail(PendingOperation pending, BackendException error)
     {
-        lock (_gate) _pending.Remove(pending.ForwardId);
+        lock (_gate) Remove(pending);
         pending.Fail(error);
     }
 
@@ -328,8 +368,7 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
         {
             _ended ??= (failure, detail);
             (failure, detail) = _ended.Value;
-            pending = [.. _pending.Values];
-            _pending.Clear();
+            pending = TakeAll();
         }
         foreach (var p in pending) p.Fail(_connection.Failure(failure, p.Operation, detail));
     }
@@ -344,6 +383,7 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _closing = true;
         bool open;
         lock (_gate) open = _ended is null;
         if (open)
@@ -368,7 +408,7 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
                 // The stream is dropped below either way.
             }
         }
-        End(BackendFailure.Precondition, $"a closed session: gradient session {SessionId} was disposed; open a new one");
+        End(BackendFailure.Precondition, ClosedDetail);
         _call.Dispose();
         try
         {
@@ -380,10 +420,16 @@ internal sealed class GrpcGradientSession : IDiffusionGradientSession
         }
     }
 
+    private string ClosedDetail => $"a closed session: gradient session {SessionId} was disposed; open a new one";
+
     private abstract class PendingOperation(ulong forwardId, string operation)
     {
         public ulong ForwardId { get; } = forwardId;
         public string Operation { get; } = operation;
+
+        /// <summary>Its caller stopped waiting; it stays only to absorb its answer (guarded by the session's lock).</summary>
+        public bool Abandoned { get; set; }
+
         public abstract void Fail(BackendException error);
     }
 
