@@ -123,6 +123,14 @@ public sealed class GrpcBackendParityTests(DownstreamFixture fixture, ITestOutpu
         var imageGradientData = DownstreamFixture.ToData(imageGradient);
         var tokenVector = tensor(token);
         const int repetitions = 9;
+        var unary = new List<double>();
+        for (int i = 0; i < 20; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await diffusion.GetModelInfoAsync(CancellationToken.None);
+            unary.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        output.WriteLine($"GetModelInfo round trip (transport alone), median of 20: {Median(unary) * 1000:F2} ms");
         foreach (int steps in new[] { 5, 30 })
         {
             var sampling = DownstreamFixture.Sampling(steps: steps);
