@@ -135,29 +135,34 @@ public sealed class GrpcBackendParityTests(DownstreamFixture fixture, ITestOutpu
         {
             var sampling = DownstreamFixture.Sampling(steps: steps);
             var resolved = fixture.Resolve(sampling);
-            var remote = new List<double>();
-            var local = new List<double>();
+            // Seconds per repetition: [remote forward, remote backward, local forward, local backward].
+            var times = new List<double[]>();
             for (int i = 0; i <= repetitions; i++)
             {
                 ulong id = (ulong)(steps * 100 + i + 1);
+                var t = new double[4];
                 var start = Stopwatch.GetTimestamp();
                 await remoteSession.ForwardAsync(new ForwardRequest(id, sampling, token, null), CancellationToken.None);
+                t[0] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                start = Stopwatch.GetTimestamp();
                 await remoteSession.BackwardAsync(id, imageGradientData, CancellationToken.None);
-                double remoteSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                t[1] = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
                 start = Stopwatch.GetTimestamp();
                 using (localSession.Forward(new SessionForward(id, resolved, tokenVector, null), null, CancellationToken.None))
-                using (localSession.Backward(id, imageGradient))
                 {
+                    t[2] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    start = Stopwatch.GetTimestamp();
+                    using (localSession.Backward(id, imageGradient))
+                        t[3] = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 }
-                double localSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                if (i == 0) continue; // warm-up
-                remote.Add(remoteSeconds);
-                local.Add(localSeconds);
+                if (i > 0) times.Add(t); // the first is a warm-up
             }
-            double r = Median(remote), l = Median(local);
+            double Ms(int column) => Median([.. times.Select(t => t[column])]) * 1000;
+            double r = Median([.. times.Select(t => t[0] + t[1])]), l = Median([.. times.Select(t => t[2] + t[3])]);
             output.WriteLine($"sd-tiny 32x32, {steps} steps, last 2 UNet calls differentiated, recompute, 1 thread, median of " +
-                             $"{repetitions}: forward+backward over gRPC {r * 1000:F1} ms, in process {l * 1000:F1} ms, ratio " +
+                             $"{repetitions}: forward+backward over gRPC {r * 1000:F1} ms (forward {Ms(0):F1}, backward " +
+                             $"{Ms(1):F1}), in process {l * 1000:F1} ms (forward {Ms(2):F1}, backward {Ms(3):F1}), ratio " +
                              $"{r / l:F2}, overhead {(r - l) * 1000:F1} ms");
         }
     }
