@@ -19,6 +19,20 @@ public sealed class DiffusionGrpcService(ModelHost host, ILogger<DiffusionGrpcSe
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
         RpcErrors.Guard(() => Task.FromResult(ProtoMapping.ToModelInfo(host.Engine)));
 
+    public override Task<TokenEmbedding> GetTokenEmbedding(GetTokenEmbeddingRequest request, ServerCallContext context) =>
+        RpcErrors.Guard(async () =>
+        {
+            var model = host.Engine.Model;
+            var found = await Compute.Run(() => TokenEmbeddingLookup.Lookup(model, request.Word));
+            return new TokenEmbedding
+            {
+                Word = found.Word,
+                TokenId = found.TokenId,
+                Token = found.Token,
+                Embedding = TensorCodec.EncodeArray<float>(found.Embedding, [found.Embedding.Length]),
+            };
+        });
+
     public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateEvent> responseStream,
                                   ServerCallContext context) =>
         RpcErrors.Guard(async () =>
