@@ -52,6 +52,7 @@ public sealed class JobSystem : IAsyncDisposable
     public required ScriptedTrainingEngine Training { get; init; }
     public required JobSubmission Submission { get; init; }
     public required JobResults Results { get; init; }
+    public required TokenGeneration Generation { get; init; }
 
     public static JobSystem Open(string dataDirectory, IJobExecutor? executor = null, int maxConcurrentJobs = 1,
                                  ScriptedTrainingEngine? training = null, bool start = true)
@@ -72,6 +73,7 @@ public sealed class JobSystem : IAsyncDisposable
         {
             DataDirectory = dataDirectory, Store = store, Manager = manager, Endpoints = endpoints, Factory = factory,
             Training = training, Submission = submission, Results = new JobResults(store),
+            Generation = new TokenGeneration(new JobResults(store), endpoints, factory),
         };
     }
 
