@@ -127,4 +127,16 @@ public class JobStoreTests
         Assert.Equal(JobRequestError.InvalidArgument, tooBig.Error);
         Assert.Equal(JobRequestError.InvalidArgument, Assert.Throws<JobRequestException>(() => store.List([], 3, "garbage")).Error);
     }
+
+    [Fact]
+    public void ASecondStoreOnTheSameDataDirectoryIsRefusedUntilTheFirstIsClosed()
+    {
+        using var dir = new TempDirectory();
+        var first = new JobStore(dir.Path);
+        var error = Assert.Throws<IOException>(() => new JobStore(dir.Path));
+        Assert.Contains("Another orchestrator is using the data directory", error.Message);
+        first.Dispose();
+        using var second = new JobStore(dir.Path);
+        Assert.Empty(second.ListUnfinished());
+    }
 }

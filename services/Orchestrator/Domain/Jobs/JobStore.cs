@@ -20,6 +20,7 @@ public sealed class JobStore : IDisposable
 
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
+    private readonly FileStream _ownership;
     private bool _disposed;
 
     public string DatabasePath { get; }
@@ -28,6 +29,7 @@ public sealed class JobStore : IDisposable
     {
         Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.Combine(Path.GetFullPath(dataDirectory), FileName);
+        _ownership = TakeOwnership(dataDirectory);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
@@ -35,7 +37,21 @@ public sealed class JobStore : IDisposable
             // One long-lived connection guarded by a lock; pooling would keep the file open after Dispose.
             Pooling = false,
         }.ToString());
-        _connection.Open();
+        try
+        {
+            _connection.Open();
+            CreateSchema();
+        }
+        catch
+        {
+            _connection.Dispose();
+            _ownership.Dispose();
+            throw;
+        }
+    }
+
+    private void CreateSchema()
+    {
         Execute("""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
@@ -203,6 +219,25 @@ public sealed class JobStore : IDisposable
             if (_disposed) return;
             _disposed = true;
             _connection.Dispose();
+            _ownership.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Two processes running the same jobs would run them twice: the first store to open a data directory holds an
+    /// exclusive lock on jobs.lock until it is disposed or its process dies.
+    /// </summary>
+    private static FileStream TakeOwnership(string dataDirectory)
+    {
+        string path = Path.Combine(dataDirectory, "jobs.lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"Another orchestrator is using the data directory {Path.GetFullPath(dataDirectory)} " +
+                                  "(jobs.lock is held). Stop it, or give this one its own Orchestrator:DataDirectory.", e);
         }
     }
 
