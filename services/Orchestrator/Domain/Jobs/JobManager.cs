@@ -204,9 +204,9 @@ public sealed class JobManager : IAsyncDisposable
                 }
             });
         }
-        catch (Exception error) when (running.CancelRequested)
+        catch (Exception) when (running.CancelRequested)
         {
-            _ = error;
+            // Whatever the executor threw once asked to stop, the job was cancelled.
             AppendEvent(jobId, new JobEvent { Cancelled = new JobCancelled() }, j =>
             {
                 j.State = JobState.Cancelled;
