@@ -45,7 +45,8 @@ fi
 # test model, which loads in a second and shows the mechanics (its images are noise-like).
 start DiffusionService DiffusionService --Diffusion:Model "${DCT_DIFFUSION_MODEL:-$repo/tests/data/sd-tiny}"
 start ClassifierService ClassifierService "${classifier_args[@]}"
-start Orchestrator Orchestrator
+# Jobs (database and artifacts) stay in the repository's .dct folder for local runs.
+start Orchestrator Orchestrator --Orchestrator:DataDirectory "$repo/.dct/orchestrator"
 
 dct() { dotnet clients/dct/bin/Release/net10.0/dct.dll "$@"; }
 if ! dct status --wait 60; then

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DiscriminativeTokens.Contracts.Channels;
 using DiscriminativeTokens.Contracts.Diffusion.V1;
+using DiscriminativeTokens.Imaging;
 using DiscriminativeTokens.Tensors;
 using Grpc.Core;
 

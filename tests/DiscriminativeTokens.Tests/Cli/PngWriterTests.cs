@@ -1,4 +1,4 @@
-using DiscriminativeTokens.Cli;
+using DiscriminativeTokens.Imaging;
 using SkiaSharp;
 
 namespace DiscriminativeTokens.Tests.Cli;

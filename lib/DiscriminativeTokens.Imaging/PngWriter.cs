@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace DiscriminativeTokens.Cli;
+namespace DiscriminativeTokens.Imaging;
 
 /// <summary>Writes an RGB float image (C order [3, H, W], values in [0, 1]) as an 8-bit PNG.</summary>
 public static class PngWriter
