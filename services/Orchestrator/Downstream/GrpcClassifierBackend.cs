@@ -14,11 +14,20 @@ namespace DiscriminativeTokens.Orchestration.Downstream;
 public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
 {
     private readonly DownstreamConnection _connection;
+    private readonly bool _ownsConnection;
     private readonly Client _client;
 
     public GrpcClassifierBackend(string name, string address, DownstreamOptions? options = null)
+        : this(new DownstreamConnection("classifier", name, address, options), ownsConnection: true)
     {
-        _connection = new DownstreamConnection("classifier", name, address, options);
+    }
+
+    /// <summary>A backend over a connection (channel and circuit breaker) shared with other backends of the same
+    /// service; disposing the backend leaves the connection open.</summary>
+    internal GrpcClassifierBackend(DownstreamConnection connection, bool ownsConnection)
+    {
+        _connection = connection;
+        _ownsConnection = ownsConnection;
         _client = new Client(_connection.Channel);
     }
 
@@ -139,5 +148,8 @@ public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        if (_ownsConnection) _connection.Dispose();
+    }
 }

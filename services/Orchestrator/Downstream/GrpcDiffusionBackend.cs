@@ -13,11 +13,20 @@ namespace DiscriminativeTokens.Orchestration.Downstream;
 public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
 {
     private readonly DownstreamConnection _connection;
+    private readonly bool _ownsConnection;
     private readonly Client _client;
 
     public GrpcDiffusionBackend(string name, string address, DownstreamOptions? options = null)
+        : this(new DownstreamConnection("diffusion", name, address, options), ownsConnection: true)
     {
-        _connection = new DownstreamConnection("diffusion", name, address, options);
+    }
+
+    /// <summary>A backend over a connection (channel and circuit breaker) shared with other backends of the same
+    /// service; disposing the backend leaves the connection open.</summary>
+    internal GrpcDiffusionBackend(DownstreamConnection connection, bool ownsConnection)
+    {
+        _connection = connection;
+        _ownsConnection = ownsConnection;
         _client = new Client(_connection.Channel);
     }
 
@@ -98,5 +107,8 @@ public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        if (_ownsConnection) _connection.Dispose();
+    }
 }

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Orchestration.Downstream;
 using DiscriminativeTokens.Orchestration.Endpoints;
 using DiscriminativeTokens.Orchestration.Jobs;
 using DiscriminativeTokens.Orchestration.Training;
@@ -11,7 +12,9 @@ namespace DiscriminativeTokens.Orchestrator;
 /// ~/.local/share/dct/orchestrator, so jobs do not depend on the working directory];
 /// MaxConcurrentJobs [1]; Endpoints:Diffusion:&lt;name&gt; and Endpoints:Classifiers:&lt;name&gt; = address
 /// [default = http://127.0.0.1:5101 and http://127.0.0.1:5102, as scripts/run-local.sh runs them];
-/// AllowArbitraryAddresses [false]; ServiceProbeTimeout [00:00:10]; Retry:MaxRetryAttempts/BaseDelay/MaxDelay.
+/// AllowArbitraryAddresses [false]; ServiceProbeTimeout [00:00:10]; Retry:MaxRetryAttempts/BaseDelay/MaxDelay;
+/// Downstream:InfoTimeout/ComputeTimeout/FailureRatio/MinimumThroughput/SamplingDuration/BreakDuration (per-call
+/// deadlines and the circuit breaker per downstream service, see DownstreamOptions).
 /// </summary>
 public static class OrchestratorConfiguration
 {
@@ -47,6 +50,13 @@ public static class OrchestratorConfiguration
         var options = new MicroStepRetryOptions();
         configuration.GetSection(Section).GetSection("Retry").Bind(options);
         return options;
+    }
+
+    public static DownstreamOptions Downstream(IConfiguration configuration)
+    {
+        var options = new DownstreamOptions();
+        var section = configuration.GetSection(Section).GetSection("Downstream");
+        return section.Exists() ? section.Get<DownstreamOptions>()!.Validated() : options;
     }
 
     public static ValidationOptions Validation(IConfiguration configuration) => new()

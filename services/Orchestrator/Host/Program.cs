@@ -1,5 +1,6 @@
 using DiscriminativeTokens.Hosting;
 using DiscriminativeTokens.Orchestration.Backends;
+using DiscriminativeTokens.Orchestration.Downstream;
 using DiscriminativeTokens.Orchestration.Endpoints;
 using DiscriminativeTokens.Orchestration.Jobs;
 using DiscriminativeTokens.Orchestration.Validation;
@@ -17,8 +18,8 @@ services.AddSingleton(OrchestratorConfiguration.Retry(configuration));
 services.AddSingleton(OrchestratorConfiguration.Validation(configuration));
 services.AddSingleton(TimeProvider.System);
 
-// INTEGRATOR: replace with services.AddSingleton<IBackendFactory, GrpcBackendFactory>(); (services/Orchestrator/Downstream)
-services.AddSingleton<IBackendFactory, NotWiredBackendFactory>();
+// Created by the container so it is disposed with it (the factory owns one channel per downstream service).
+services.AddSingleton<IBackendFactory>(_ => new GrpcBackendFactory(OrchestratorConfiguration.Downstream(configuration)));
 
 services.AddSingleton(sp => new JobStore(sp.GetRequiredService<JobManagerOptions>().DataDirectory));
 services.AddSingleton<ITrainingEngine>(sp => new TrainingLoopEngine(sp.GetRequiredService<TimeProvider>()));
