@@ -18,7 +18,13 @@ public static class DctServiceHost
 {
     public static WebApplicationBuilder CreateBuilder(string[] args, int defaultPort)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json ships next to the service's dll; read it from there whatever the working directory is
+        // (scripts and containers start services from elsewhere).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         if (string.IsNullOrEmpty(builder.Configuration["Urls"]))
             builder.WebHost.UseUrls($"http://127.0.0.1:{defaultPort}");
         builder.WebHost.ConfigureKestrel(kestrel =>
