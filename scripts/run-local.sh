@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the solution and runs the three services on loopback (orchestrator 5100, diffusion 5101, classifier 5102),
-# waits until all are serving, shows their status, generates one image into .dct/images/, and keeps the services
-# running until Ctrl+C. Logs go to .dct/logs/.
+# Builds the solution, runs the three services on loopback (orchestrator 5100, diffusion 5101, classifier 5102),
+# waits until all are serving, then runs the main job: trains a discriminative token for class DCT_CLASS through the
+# orchestrator (progress on the terminal; the token lands in .dct/tokens/<job id>/), evaluates it against the baseline
+# prompt on unseen seeds, and keeps the services running until Ctrl+C. Logs go to .dct/logs/.
+# DCT_TRAIN_ARGS replaces the training options (default: a short run sized for the bundled tiny models, see below).
 # The classifier service serves the bundled tiny ViT (tests/data/sd-tiny/vit-tiny) unless DCT_CLASSIFIER_ARGS gives
 # other arguments, e.g. DCT_CLASSIFIER_ARGS="--Classifier:Kind vit --Classifier:Path /models/vit-base-patch16-224".
 # The diffusion service serves DCT_DIFFUSION_MODEL (a diffusers folder or a hub id in the Hugging Face cache), else
@@ -53,7 +55,22 @@ if ! dct status --wait 60; then
   echo "A service did not come up; see $logs" >&2
   exit 1
 fi
-# Until training jobs arrive (Orchestrator issue), show the diffusion service end to end: one image, with progress.
-dct generate "a photo of a cat" --steps 10 --out "$repo/.dct/images" || echo "generation failed; see $logs" >&2
-echo "All services are serving. Logs: $logs. Press Ctrl+C to stop."
+# The main job. The bundled tiny models are random (their images are noise-like and the classifier barely reacts),
+# so the default run is short and uses the settings under which even they learn: gradients through every UNet call
+# and a large learning rate. With real models, the reference defaults need no options: DCT_TRAIN_ARGS="282".
+if [ -n "${DCT_TRAIN_ARGS:-}" ]; then
+  read -r -a train_args <<<"$DCT_TRAIN_ARGS"
+else
+  train_args=("${DCT_CLASS:-4}" --steps 4 --micro-steps 3 --max-epochs 3 --gradient full --lr 0.5)
+fi
+export DCT_TOKENS_DIR="$repo/.dct/tokens"
+output=$(mktemp)
+if dct train "${train_args[@]}" --name run-local | tee "$output"; then
+  job=$(sed -n 's/^job //p' "$output" | head -n 1)
+  dct evaluate "$job" --images 2 || echo "evaluation failed; see $logs" >&2
+else
+  echo "training failed; see $logs" >&2
+fi
+rm -f "$output"
+echo "All services are serving (dct jobs, dct train --help). Logs: $logs. Press Ctrl+C to stop."
 wait

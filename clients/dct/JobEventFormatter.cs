@@ -15,7 +15,7 @@ public static class JobEventFormatter
                 $"started: class {e.Started.ClassId} \"{e.Started.ClassLabel}\", diffusion {e.Started.DiffusionAddress}, classifier {e.Started.ClassifierAddress}",
             JobEvent.EventOneofCase.MicroStep => MicroStep(e.MicroStep),
             JobEvent.EventOneofCase.Epoch => Epoch(e.Epoch),
-            JobEvent.EventOneofCase.Checkpoint => $"checkpoint after epoch {e.Checkpoint.Epoch}: {e.Checkpoint.Path}",
+            JobEvent.EventOneofCase.Checkpoint => $"checkpoint with {e.Checkpoint.Epoch} epoch(s) done: {e.Checkpoint.Path}",
             JobEvent.EventOneofCase.Resumed => $"resumed at epoch {e.Resumed.Epoch} after an orchestrator restart",
             JobEvent.EventOneofCase.EvaluationImage => EvaluationImage(e.EvaluationImage),
             JobEvent.EventOneofCase.Finished =>

@@ -11,7 +11,7 @@ public static class ResultCommand
     public static Command Create()
     {
         var jobId = new Argument<string>("job-id") { Description = "A succeeded training or evaluation job." };
-        var output = new Option<string?>("--out") { Description = "Folder for learned_embeds.safetensors and token.json [dct-tokens/<job id>]." };
+        var output = new Option<string?>("--out") { Description = "Folder for learned_embeds.safetensors and token.json [$DCT_TOKENS_DIR/<job id>, else dct-tokens/<job id>]." };
         var orchestrator = CliOptions.Orchestrator();
         var command = new Command("result", "Save a training job's learned token (learned_embeds.safetensors, loadable by diffusers' " +
                                             "load_textual_inversion, plus token.json), or print an evaluation job's accuracies.")
@@ -35,7 +35,7 @@ public static class ResultCommand
                 }
                 var trained = await client.GetTrainingResultAsync(new GetTrainingResultRequest { JobId = id },
                     deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellation);
-                foreach (string path in TokenResultFiles.Write(trained, result.GetValue(output) ?? Path.Combine("dct-tokens", id)))
+                foreach (string path in TokenResultFiles.Write(trained, result.GetValue(output) ?? TokenResultFiles.DefaultFolder(id)))
                     Console.WriteLine(path);
                 return 0;
             }

@@ -8,6 +8,10 @@ public static class TokenResultFiles
     public const string EmbeddingsFileName = "learned_embeds.safetensors";
     public const string SidecarFileName = "token.json";
 
+    /// <summary>Where a job's token goes unless --out says otherwise: $DCT_TOKENS_DIR/&lt;job id&gt;, else dct-tokens/&lt;job id&gt;.</summary>
+    public static string DefaultFolder(string jobId) =>
+        Path.Combine(Environment.GetEnvironmentVariable("DCT_TOKENS_DIR") is { Length: > 0 } root ? root : "dct-tokens", jobId);
+
     public static IReadOnlyList<string> Write(TrainingResult result, string folder)
     {
         Directory.CreateDirectory(folder);

@@ -13,7 +13,7 @@ public static class TrainCommand
         var request = new TrainingRequestOptions();
         var orchestrator = CliOptions.Orchestrator();
         var detach = new Option<bool>("--detach") { Description = "Print the job id and return at once; follow later with `dct watch`." };
-        var output = new Option<string?>("--out") { Description = "Folder for learned_embeds.safetensors and token.json [dct-tokens/<job id>]." };
+        var output = new Option<string?>("--out") { Description = "Folder for learned_embeds.safetensors and token.json [$DCT_TOKENS_DIR/<job id>, else dct-tokens/<job id>]." };
         var command = new Command("train",
             "Learn a discriminative token for a class: the orchestrator generates images with the diffusion service, scores " +
             "them with the classifier service and optimizes the token's embedding. Prints every step; the job keeps running " +
@@ -52,7 +52,7 @@ public static class TrainCommand
             }
             Console.WriteLine($"job {job.JobId}");
             if (result.GetValue(detach)) return 0;
-            return await FollowAsync(client, job.JobId, result.GetValue(output) ?? Path.Combine("dct-tokens", job.JobId), cancellation);
+            return await FollowAsync(client, job.JobId, result.GetValue(output) ?? TokenResultFiles.DefaultFolder(job.JobId), cancellation);
         });
         return command;
     }
