@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the solution and runs the three services on loopback (orchestrator 5100, diffusion 5101, classifier 5102),
-# waits until all are serving, shows their status, and keeps them running until Ctrl+C. Logs go to .dct/logs/.
+# waits until all are serving, shows their status, generates one image into .dct/images/, and keeps the services
+# running until Ctrl+C. Logs go to .dct/logs/.
 # The classifier service serves the bundled tiny ViT (tests/data/sd-tiny/vit-tiny) unless DCT_CLASSIFIER_ARGS gives
 # other arguments, e.g. DCT_CLASSIFIER_ARGS="--Classifier:Kind vit --Classifier:Path /models/vit-base-patch16-224".
 # The diffusion service serves DCT_DIFFUSION_MODEL (a diffusers folder or a hub id in the Hugging Face cache), else
@@ -51,5 +52,7 @@ if ! dct status --wait 60; then
   echo "A service did not come up; see $logs" >&2
   exit 1
 fi
+# Until training jobs arrive (Orchestrator issue), show the diffusion service end to end: one image, with progress.
+dct generate "a photo of a cat" --steps 10 --out "$repo/.dct/images" || echo "generation failed; see $logs" >&2
 echo "All services are serving. Logs: $logs. Press Ctrl+C to stop."
 wait

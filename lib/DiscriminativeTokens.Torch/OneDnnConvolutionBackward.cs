@@ -13,6 +13,9 @@ namespace DiscriminativeTokens.Torch;
 /// <see cref="ReliableGradients"/> switches libtorch's use of oneDNN off (at::Context::setUserEnabledMkldnn, a
 /// process-wide flag) until the last open scope closes; forward passes on other threads meanwhile use libtorch's own,
 /// slower but correct kernels. CUDA tensors are unaffected either way.</para>
+/// <para>Switching kernels per scope makes a forward pass on another thread use different kernels depending on
+/// timing, so the same seed may not give bit-identical images. Processes that load models call
+/// <see cref="AvoidProcessWideIfDefective"/> before any work: then every pass uses the same, correct kernels.</para>
 /// </summary>
 public static class OneDnnConvolutionBackward
 {
@@ -20,10 +23,27 @@ public static class OneDnnConvolutionBackward
     private static readonly Lock Gate = new();
     private static int s_openScopes;
     private static bool s_enabledBefore;
+    private static bool s_avoidedProcessWide;
 
     /// <summary>Whether this machine's oneDNN computes wrong convolution gradients (probed on first use). False where
     /// the flag cannot be switched (the libtorch build exports no such symbol), since nothing can then be done.</summary>
     public static bool IsDefective => Defect.Value;
+
+    /// <summary>
+    /// Where the defect exists, stops libtorch from using oneDNN for the rest of the process (forward and backward),
+    /// so results do not depend on what other threads are doing. Call it once before models do any work (model
+    /// loading does). Returns whether oneDNN is now avoided.
+    /// </summary>
+    public static bool AvoidProcessWideIfDefective()
+    {
+        if (!IsDefective) return false;
+        lock (Gate)
+        {
+            s_avoidedProcessWide = true;
+            Native.SetEnabled(false);
+        }
+        return true;
+    }
 
     /// <summary>A scope for computing gradients (backward, autograd.grad) in which CPU convolutions are correct.</summary>
     public static IDisposable ReliableGradients()
@@ -31,6 +51,7 @@ public static class OneDnnConvolutionBackward
         if (!IsDefective) return NoScope.Instance;
         lock (Gate)
         {
+            if (s_avoidedProcessWide) return NoScope.Instance;
             if (s_openScopes++ == 0)
             {
                 s_enabledBefore = Native.IsEnabled();
@@ -49,7 +70,7 @@ public static class OneDnnConvolutionBackward
             if (Interlocked.Exchange(ref _closed, 1) != 0) return;
             lock (Gate)
             {
-                if (--s_openScopes == 0)
+                if (--s_openScopes == 0 && !s_avoidedProcessWide)
                     Native.SetEnabled(s_enabledBefore);
             }
         }

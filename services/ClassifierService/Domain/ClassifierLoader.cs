@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using DiscriminativeTokens.Classification.Models;
 using DiscriminativeTokens.Classification.Models.ResNet;
 using DiscriminativeTokens.Classification.Models.Vit;
@@ -20,6 +21,8 @@ public static class ClassifierLoader
                                              ClassifierPreprocessing? preprocessing = null, ClassifierLimits? limits = null,
                                              string? modelId = null)
     {
+        // Same convolution kernels for every later pass (see OneDnnConvolutionBackward).
+        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
         var model = VitForImageClassification.Load(folder, device, pooling);
         try
         {
@@ -42,6 +45,7 @@ public static class ClassifierLoader
                                                 ClassifierPreprocessing? preprocessing = null, ClassifierLimits? limits = null,
                                                 string? modelId = null)
     {
+        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
         var model = ResNetClassifier.Load(weightsPath, labelsPath, device, depth);
         try
         {

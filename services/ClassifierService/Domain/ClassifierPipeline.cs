@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using DiscriminativeTokens.Classification.Models;
 using DiscriminativeTokens.Classification.Preprocessing;
 using TorchSharp;
@@ -65,6 +66,9 @@ public sealed class ClassifierPipeline : IDisposable
         ValidateTargets(targetClassIds, images.shape[0]);
         using var scope = NewDisposeScope();
         using var gradMode = enable_grad();
+        // Where this machine's oneDNN computes convolution gradients wrongly, use LibTorch's own kernels for the
+        // whole differentiated pass (the kernel choice is made in the forward).
+        using var reliable = OneDnnConvolutionBackward.ReliableGradients();
         // A fresh leaf: the caller's tensor is never marked as requiring grad, and the gradient lands on its device.
         var leaf = images.detach().to(ScalarType.Float32).requires_grad_(true);
         var logits = Model.forward(PreprocessUnchecked(leaf));

@@ -30,7 +30,7 @@ public sealed class ConvolutionGradientTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ThreeChannelConvolutionGradientIsRightAndTheProbeTellsWhetherOneDnnIsDefective()
+    public void ThreeChannelConvolutionGradientIsRightWithAndWithoutTheScope()
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(3);
@@ -49,8 +49,10 @@ public sealed class ConvolutionGradientTests(ITestOutputHelper output)
         output.WriteLine($"oneDNN defective: {OneDnnConvolutionBackward.IsDefective}; relative error without guard " +
                          $"{unguarded:E2}, with {guarded:E2}, after the scope {afterwards:E2}");
         Assert.True(guarded <= Tolerance, $"guarded gradient error {guarded:E2}");
-        Assert.Equal(OneDnnConvolutionBackward.IsDefective, unguarded > Tolerance);
-        Assert.Equal(unguarded, afterwards);   // the scope restored libtorch's setting
+        // The test process, like a service at model load, avoids a defective oneDNN process-wide before any work
+        // (tests/Shared/ConsistentKernels.cs), so even unguarded gradients are right and the scope changes nothing.
+        Assert.True(unguarded <= Tolerance, $"unguarded gradient error {unguarded:E2} (oneDNN defective: {OneDnnConvolutionBackward.IsDefective})");
+        Assert.Equal(unguarded, afterwards);
     }
 
     [Fact]

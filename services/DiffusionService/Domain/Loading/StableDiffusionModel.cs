@@ -4,6 +4,7 @@ using DiscriminativeTokens.Diffusion.Models.TextEncoder;
 using DiscriminativeTokens.Diffusion.Models.Unet;
 using DiscriminativeTokens.Diffusion.Schedulers;
 using DiscriminativeTokens.Diffusion.Text;
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 
 namespace DiscriminativeTokens.Diffusion.Loading;
@@ -59,6 +60,8 @@ public sealed class StableDiffusionModel : IDisposable
     {
         string folder = ModelLocator.Resolve(pathOrHubId);
         CheckModelIndex(folder);
+        // Same convolution kernels for every later pass, so equal seeds give equal images (see the class).
+        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
         string Sub(string name) => Path.Combine(folder, name);
         var tokenizer = ClipTokenizer.FromFolder(Sub("tokenizer"));
         var scheduler = SchedulerConfig.Load(Path.Combine(Sub("scheduler"), "scheduler_config.json"));
