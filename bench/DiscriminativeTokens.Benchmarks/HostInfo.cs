@@ -14,6 +14,7 @@ internal static class HostInfo
         var settings = Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Where(k => k.StartsWith("DOTNET_GC", StringComparison.OrdinalIgnoreCase)
                 || k.StartsWith("OMP_", StringComparison.Ordinal)
+                || k.StartsWith("MALLOC_", StringComparison.Ordinal)
                 || k == "GLIBC_TUNABLES")
             .Order(StringComparer.Ordinal)
             .Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}");

@@ -1,7 +1,8 @@
 using DiscriminativeTokens.Benchmarks;
 
 // dotnet run -c Release --project bench/DiscriminativeTokens.Benchmarks -- codec|grpc|classifier|models|all
-var command = args.Length == 1 ? args[0] : "";
+//                                                                   -- diffusion [tiny|sd15|all]   (not part of all: slow)
+var command = args.Length >= 1 ? args[0] : "";
 switch (command)
 {
     case "codec":
@@ -16,6 +17,9 @@ switch (command)
     case "models":
         ModelBenchmark.Run(RepositoryRoot());
         break;
+    case "diffusion" when args.Length == 1 || args[1] is "tiny" or "sd15" or "all":
+        await DiffusionBenchmark.RunAsync(args.Length == 1 ? "all" : args[1]);
+        break;
     case "all":
         CodecBenchmark.Run();
         await GrpcBenchmark.RunAsync();
@@ -23,7 +27,7 @@ switch (command)
         ModelBenchmark.Run(RepositoryRoot());
         break;
     default:
-        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|classifier|models|all");
+        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|classifier|models|all|diffusion [tiny|sd15|all]");
         return 2;
 }
 

@@ -162,6 +162,17 @@ public sealed class GradientSessionTests(DiffusionServiceFixture service, InProc
         await ExpectForwardError(disagreeing, StatusCode.InvalidArgument, "disagrees with the initial latents");
         await ExpectForwardError(ReferenceForward(0), StatusCode.InvalidArgument, "forward_id must be at least 1");
 
+        // A prompt over 77 tokens is truncated with a warning, not refused (the placeholder comes early enough to stay).
+        var longPrompt = ReferenceForward(2);
+        longPrompt.Sampling.Prompt = InProcessModel.Prompt + string.Concat(Enumerable.Repeat(" and a red ball", 30));
+        longPrompt.Sampling.Padding = PromptPadding.MaxLength;
+        using (var truncated = await session.ForwardAsync(longPrompt))
+        {
+            Assert.Null(truncated.Error);
+            Assert.Contains("longer than 77 tokens", Assert.Single(truncated.Warnings));
+        }
+        await session.WriteAsync(new GradientSessionRequest { Release = new ReleaseForward { ForwardId = 2 } });
+
         // After all that, a good forward works.
         using (var good = await session.ForwardAsync(ReferenceForward(1)))
             Assert.Null(good.Error);
@@ -202,7 +213,7 @@ public sealed class GradientSessionTests(DiffusionServiceFixture service, InProc
         Assert.Equal((int)StatusCode.FailedPrecondition, reopen.Status.Code);
 
         var closed = await session.CloseAsync();
-        Assert.Equal(1, closed.Forwards);
+        Assert.Equal(2, closed.Forwards);
         Assert.Equal(1, closed.Backwards);
         await AssertIdleAsync();
         await service.AssertStillServingAsync();

@@ -7,8 +7,16 @@ namespace DiscriminativeTokens.DiffusionService;
 internal static class Compute
 {
     public static Task<T> Run<T>(Func<T> work) =>
-        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task.Factory.StartNew(() =>
+        {
+            using var working = IdleHeapTrim.Working();
+            return work();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     public static Task Run(Action work) =>
-        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Run(() =>
+        {
+            work();
+            return true;
+        });
 }

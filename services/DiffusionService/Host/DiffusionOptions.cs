@@ -23,6 +23,10 @@ public sealed class DiffusionOptions
     /// machine serving a small model, 1 is often several times faster (no thread hand-offs on every tiny op).</summary>
     public int Threads { get; set; }
 
+    /// <summary>After this long without any computation, freed native memory is returned to the operating system
+    /// (glibc malloc_trim); 0 turns it off.</summary>
+    public TimeSpan TrimHeapWhenIdle { get; set; } = TimeSpan.FromSeconds(5);
+
     public int MaxConcurrent { get; set; } = new ServingLimits().MaxConcurrent;
     public TimeSpan SessionIdleTimeout { get; set; } = new ServingLimits().SessionIdleTimeout;
     public int MaxSteps { get; set; } = new ServingLimits().MaxSteps;

@@ -38,6 +38,7 @@ public sealed class ModelHost(IConfiguration configuration, ServiceReadiness rea
             limits = options.ToLimits();
             if (options.Threads < 0)
                 throw new ArgumentException($"Diffusion:Threads must be 0 (LibTorch's default) or positive; it is {options.Threads}.");
+            IdleHeapTrim.Configure(options.TrimHeapWhenIdle);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
         {
