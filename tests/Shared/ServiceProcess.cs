@@ -9,7 +9,7 @@ namespace DiscriminativeTokens.Testing;
 
 /// <summary>
 /// A service started as its own process (dotnet Service.dll) on a free loopback port, as a user would run it. Disposing
-/// sends SIGTERM and waits for a clean exit.
+/// sends SIGTERM and waits for a clean exit; <see cref="KillAsync"/> kills it without one.
 /// </summary>
 public sealed partial class ServiceProcess : IAsyncDisposable
 {
@@ -32,7 +32,12 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     private ServiceProcess(Process process) => _process = process;
 
     /// <summary>Starts services/{folder}/Host's built assembly {name}.dll with the given extra arguments.</summary>
-    public static async Task<ServiceProcess> StartAsync(string folder, string name, params string[] arguments)
+    public static Task<ServiceProcess> StartAsync(string folder, string name, params string[] arguments) =>
+        StartAsync(folder, name, new Dictionary<string, string>(), arguments);
+
+    /// <summary>As above, with extra environment variables for the process (e.g. OMP_NUM_THREADS).</summary>
+    public static async Task<ServiceProcess> StartAsync(string folder, string name, IReadOnlyDictionary<string, string> environment,
+                                                        params string[] arguments)
     {
         string dll = Path.Combine(RepositoryPaths.Root, "services", folder, "Host", "bin", BuildConfiguration, "net10.0", name + ".dll");
         if (!File.Exists(dll))
@@ -44,6 +49,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
+        foreach (var (key, value) in environment) start.Environment[key] = value;
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add("http://127.0.0.1:0");
@@ -118,6 +124,21 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
         _process.WaitForExit(); // flush redirected output
         return _process.ExitCode;
+    }
+
+    /// <summary>
+    /// Kills the process at once (SIGKILL): no graceful shutdown, nothing flushed, connections drop — as a crash or
+    /// an out-of-memory kill would. Waits until it has exited.
+    /// </summary>
+    public async Task KillAsync(TimeSpan? timeout = null)
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false); // SIGKILL on Unix
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        _process.WaitForExit(); // flush redirected output
     }
 
     public async ValueTask DisposeAsync()
