@@ -54,6 +54,8 @@ public static class ClassifierConfiguration
         if (device is not ("auto" or "cpu" or "cuda") &&
             !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
             problems.Add($"{P}Device is '{o.Device}': use auto, cpu, cuda or cuda:N.");
+        if (o.Threads < 0)
+            problems.Add($"{P}Threads is {o.Threads}: use 0 (LibTorch's default) or a positive count.");
         if (o.MaxBatchSize < 1)
             problems.Add($"{P}MaxBatchSize is {o.MaxBatchSize}: it must be at least 1.");
         if (o.MaxImageSide < 1)
@@ -99,6 +101,7 @@ public static class ClassifierConfiguration
         if (problems.Count > 0)
             throw new OptionsValidationException(ClassifierOptions.Section, typeof(ClassifierOptions), problems);
         var device = DeviceSelection.Parse(o.Device);
+        if (o.Threads > 0) TorchSharp.torch.set_num_threads(o.Threads);
         var limits = new ClassifierLimits(o.MaxBatchSize, o.MaxImageSide, o.RangeTolerance);
         var pre = o.Preprocessing;
         bool vit = Normalized(o.Kind) == "vit";

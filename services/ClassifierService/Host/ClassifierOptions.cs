@@ -31,6 +31,10 @@ public sealed class ClassifierOptions
     /// <summary><c>auto</c> (CUDA when available), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; set; } = "auto";
 
+    /// <summary>LibTorch intra-op threads for CPU work; 0 = LibTorch's default (one per core). When the classifier
+    /// shares a small machine with the diffusion service, 1 avoids the two fighting over the cores.</summary>
+    public int Threads { get; set; }
+
     /// <summary>The model_id reported by GetInfo; default: the folder name (or "org/name" of a Hugging Face cache snapshot).</summary>
     public string? ModelId { get; set; }
 
