@@ -47,9 +47,7 @@ public sealed class ThreeProcessFixture : IAsyncLifetime
     /// <summary>A ClassifierService with vit-tiny on <paramref name="port"/> (0: any free port), serving.</summary>
     public static async Task<ServiceProcess> StartClassifierAsync(int port) =>
         await ServingOrDisposedAsync(await ServiceProcess.StartAsync("ClassifierService", "ClassifierService",
-            // The classifier service has no thread setting; LibTorch's OpenMP pool reads this at start.
-            new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "1" },
-            "--Classifier:Kind", "vit", "--Classifier:Path", VitFolder, "--Classifier:Device", "cpu",
+            "--Classifier:Kind", "vit", "--Classifier:Path", VitFolder, "--Classifier:Device", "cpu", "--Classifier:Threads", "1",
             // The later --urls wins over ServiceProcess's own (any free port), so a restart can reuse the port.
             "--urls", $"http://127.0.0.1:{port}"));
 
