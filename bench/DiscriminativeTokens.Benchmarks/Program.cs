@@ -16,6 +16,7 @@ switch (command)
     case "models":
         ModelBenchmark.Run(RepositoryRoot());
         break;
+    case "orchestrator": await TrainingLoopBenchmark.RunAsync(RepositoryRoot()); break;
     case "all":
         CodecBenchmark.Run();
         await GrpcBenchmark.RunAsync();
