@@ -2,6 +2,7 @@ using DiscriminativeTokens.Benchmarks;
 
 // dotnet run -c Release --project bench/DiscriminativeTokens.Benchmarks -- codec|grpc|classifier|models|all
 //                                                                   -- diffusion [tiny|sd15|all]   (not part of all: slow)
+//                                                                   -- orchestrator                (not part of all: slow; DCT_BENCH_* settings)
 var command = args.Length >= 1 ? args[0] : "";
 switch (command)
 {
@@ -20,6 +21,9 @@ switch (command)
     case "diffusion" when args.Length == 1 || args[1] is "tiny" or "sd15" or "all":
         await DiffusionBenchmark.RunAsync(args.Length == 1 ? "all" : args[1]);
         break;
+    case "orchestrator":
+        await TrainingLoopBenchmark.RunAsync(RepositoryRoot());
+        break;
     case "all":
         CodecBenchmark.Run();
         await GrpcBenchmark.RunAsync();
@@ -27,7 +31,7 @@ switch (command)
         ModelBenchmark.Run(RepositoryRoot());
         break;
     default:
-        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|classifier|models|all|diffusion [tiny|sd15|all]");
+        Console.Error.WriteLine("usage: DiscriminativeTokens.Benchmarks codec|grpc|classifier|models|all|diffusion [tiny|sd15|all]|orchestrator");
         return 2;
 }
 

@@ -12,8 +12,10 @@ using TokenGradientMessage = DiscriminativeTokens.Contracts.Diffusion.V1.TokenGr
 namespace DiscriminativeTokens.DiffusionService;
 
 /// <summary>
-/// One GradientSession stream: reads requests in order, runs forwards and backwards on the session (one at a time, on
-/// a compute thread), and answers through a single writer. A failed request becomes a SessionError and the session
+/// One GradientSession stream: reads requests in order, runs forwards and backwards on the session (on compute threads),
+/// and answers through a single writer. Forwards run one at a time, but the stream is read on while a forward runs, so
+/// the backward of an earlier forward runs alongside it: a client that overlaps (sends forward i + 1 before backward i)
+/// otherwise has its backward wait for the whole next forward. A failed request becomes a SessionError and the session
 /// goes on; the session is released when the stream ends, is cancelled, or the idle watchdog expires it.
 /// </summary>
 internal sealed class GradientSessionCall
@@ -26,6 +28,10 @@ internal sealed class GradientSessionCall
     private ResponsePump<GradientSessionResponse> _pump = null!;
     private int _chunkBytes;
     private CancellationToken _cancellation;
+
+    // The forward being computed while the stream is read on (completed or null when there is none).
+    private Task _runningForward = Task.CompletedTask;
+    private ulong _runningForwardId;
 
     // The dLoss/dImage being received: chunks of one forward's gradient arrive contiguously.
     private ulong _gradientFor;
@@ -86,12 +92,18 @@ internal sealed class GradientSessionCall
                 switch (request.RequestCase)
                 {
                     case GradientSessionRequest.RequestOneofCase.Forward:
-                        await ForwardAsync(request.Forward);
+                        await _runningForward;
+                        _runningForwardId = request.Forward.ForwardId;
+                        _runningForward = ForwardAsync(request.Forward);
                         break;
                     case GradientSessionRequest.RequestOneofCase.Backward:
+                        // The gradient of the forward still running (a client cannot have its image yet) waits for it,
+                        // as it did when requests ran one at a time.
+                        if (request.Backward.ForwardId == _runningForwardId) await _runningForward;
                         await BackwardChunkAsync(request.Backward);
                         break;
                     case GradientSessionRequest.RequestOneofCase.Release:
+                        await _runningForward;
                         _session.Release(request.Release.ForwardId);
                         break;
                     case GradientSessionRequest.RequestOneofCase.Close:
@@ -109,6 +121,7 @@ internal sealed class GradientSessionCall
                 }
             }
 
+            await _runningForward;
             AbandonPartialGradient();
             // Sent for `close` and for a request stream that simply ended: either way the session is over.
             _pump.Post(new GradientSessionResponse
@@ -127,6 +140,16 @@ internal sealed class GradientSessionCall
         }
         finally
         {
+            // A forward still running was cancelled with the call (or has already posted its outcome); it must end
+            // before its session is freed.
+            try
+            {
+                await _runningForward;
+            }
+            catch (Exception)
+            {
+                // Its outcome no longer reaches anyone.
+            }
             _gradient?.Dispose();
             _session.Dispose();
             await _pump.DisposeAsync();

@@ -19,7 +19,7 @@ public static class Calls
     public static async Task<List<JobEvent>> WatchAsync(OrchestratorService.OrchestratorServiceClient client, string jobId,
         ulong afterSequence = 0, Func<JobEvent, bool>? stopAfter = null, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(10));
         var events = new List<JobEvent>();
         using var call = client.WatchJob(new WatchJobRequest { JobId = jobId, AfterSequence = afterSequence },
                                          cancellationToken: cts.Token);

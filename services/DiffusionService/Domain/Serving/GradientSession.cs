@@ -7,8 +7,8 @@ namespace DiscriminativeTokens.Diffusion.Serving;
 
 /// <summary>
 /// One client's gradient session: the forwards it holds (each a <see cref="TokenGradientForward"/> awaiting its
-/// backward) and one slot of the service's concurrency limit. The transport calls it one request at a time; the
-/// manager's idle watchdog may release it concurrently, so every entry point checks in and out under a lock, and a
+/// backward) and one slot of the service's concurrency limit. The transport may run a forward and the backward of
+/// another forward at the same time (the orchestrator's overlap); the manager's idle watchdog may release it concurrently, so every entry point checks in and out under a lock, and a
 /// release while an operation runs takes effect (freeing everything) when the operation returns.
 /// </summary>
 public sealed class GradientSession : IDisposable
