@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DiscriminativeTokens.Contracts.Channels;
 using DiscriminativeTokens.Contracts.Diffusion.V1;
+using DiscriminativeTokens.Contracts.Orchestrator.V1;
 using DiscriminativeTokens.Imaging;
 using DiscriminativeTokens.Tensors;
 using Grpc.Core;
@@ -12,7 +13,13 @@ public static class GenerateCommand
 {
     public static Command Create()
     {
-        var prompt = new Argument<string>("prompt") { Description = "What to draw, e.g. \"a photo of a tiger cat\"." };
+        var prompt = new Argument<string>("prompt")
+        {
+            Description = "What to draw, e.g. \"a photo of a tiger cat\". With --job, {token} and {class} stand for the learned " +
+                          "token and the class [\"A photo of {token} {class}\"].",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => "",
+        };
         var negative = new Option<string>("--negative") { Description = "Negative prompt.", DefaultValueFactory = _ => "" };
         var seed = new Option<ulong>("--seed") { Description = "Noise seed; image i uses seed+i.", DefaultValueFactory = _ => 0 };
         var steps = new Option<int>("--steps") { Description = "Sampler steps (0 = the service default, 30).", DefaultValueFactory = _ => 0 };
@@ -26,9 +33,16 @@ public static class GenerateCommand
             Description = "Diffusion service address. Default: $DCT_DIFFUSION or http://127.0.0.1:5101.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DCT_DIFFUSION") is { Length: > 0 } v ? v : "http://127.0.0.1:5101",
         };
-        var command = new Command("generate", "Generate images from a prompt on the diffusion service and save them as PNG files.")
+        var job = new Option<string?>("--job")
         {
-            prompt, negative, seed, steps, guidance, size, scheduler, images, output, diffusion,
+            Description = "Generate with the learned token of this succeeded training job, through the orchestrator " +
+                          "(on the job's diffusion service, which must have the same text encoder).",
+        };
+        var orchestrator = CliOptions.Orchestrator();
+        var command = new Command("generate", "Generate images from a prompt on the diffusion service, or with a learned token " +
+                                              "through the orchestrator (--job), and save them as PNG files.")
+        {
+            prompt, negative, seed, steps, guidance, size, scheduler, images, output, diffusion, job, orchestrator,
         };
         command.SetAction(async (result, cancellation) =>
         {
@@ -49,9 +63,26 @@ public static class GenerateCommand
             };
             try
             {
-                using var channel = DctChannel.Create(result.GetValue(diffusion)!);
-                var client = new DiffusionService.DiffusionServiceClient(channel);
-                var written = await GenerateAsync(client, request, result.GetValue(output)!, cancellation);
+                List<string> written;
+                if (result.GetValue(job) is { Length: > 0 } jobId)
+                {
+                    using var channel = DctChannel.Create(result.GetValue(orchestrator)!);
+                    var client = new OrchestratorService.OrchestratorServiceClient(channel);
+                    var withToken = new GenerateWithTokenRequest { TrainingJobId = jobId, Sampling = request.Sampling, NumImages = request.NumImages };
+                    using var call = client.GenerateWithToken(withToken, cancellationToken: cancellation);
+                    written = await SaveAsync(call.ResponseStream, result.GetValue(output)!, cancellation);
+                }
+                else
+                {
+                    if (request.Sampling.Prompt.Length == 0)
+                    {
+                        Console.Error.WriteLine("Give a prompt (or --job to generate with a learned token).");
+                        return 2;
+                    }
+                    using var channel = DctChannel.Create(result.GetValue(diffusion)!);
+                    var client = new DiffusionService.DiffusionServiceClient(channel);
+                    written = await GenerateAsync(client, request, result.GetValue(output)!, cancellation);
+                }
                 foreach (string path in written) Console.WriteLine(path);
                 return 0;
             }
@@ -64,16 +95,22 @@ public static class GenerateCommand
         return command;
     }
 
-    /// <summary>Streams the generation, shows progress on stderr, and writes one PNG per image.</summary>
+    /// <summary>Runs a generation on the diffusion service and saves its images (see <see cref="SaveAsync"/>).</summary>
     public static async Task<List<string>> GenerateAsync(DiffusionService.DiffusionServiceClient client, GenerateRequest request,
                                                          string folder, CancellationToken cancellation)
     {
-        var written = new List<string>();
         using var call = client.Generate(request, cancellationToken: cancellation);
+        return await SaveAsync(call.ResponseStream, folder, cancellation);
+    }
+
+    /// <summary>Shows a generation stream's progress on stderr and writes one PNG per image.</summary>
+    public static async Task<List<string>> SaveAsync(IAsyncStreamReader<GenerateEvent> events, string folder, CancellationToken cancellation)
+    {
+        var written = new List<string>();
         TensorMessageAssembler? assembler = null;
         try
         {
-            await foreach (var e in call.ResponseStream.ReadAllAsync(cancellation))
+            await foreach (var e in events.ReadAllAsync(cancellation))
             {
                 switch (e.EventCase)
                 {

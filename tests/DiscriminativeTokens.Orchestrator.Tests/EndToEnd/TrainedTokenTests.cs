@@ -84,6 +84,15 @@ public class TrainedTokenTests(ThreeProcessFixture fixture, ITestOutputHelper ou
         Assert.Equal([1L, 3, 32, 32], shape);
         Assert.True(Calls.BitIdentical(learnedImage, pixels),
                     $"GenerateWithToken differs from the direct generation by up to {Calls.MaxAbsDifference(learnedImage, pixels):E3}.");
+
+        // And as a user does it: `dct generate --job <id>` saves that image as a PNG.
+        using var pngs = new TempDirectory();
+        var dct = new System.CommandLine.RootCommand { DiscriminativeTokens.Cli.GenerateCommand.Create() };
+        int exit = await dct.Parse(["generate", "--job", reference.Job.JobId, "--orchestrator", orchestrator.Address,
+            "--seed", "1234", "--steps", sampling.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--out", pngs.Path]).InvokeAsync();
+        Assert.Equal(0, exit);
+        Assert.True(File.Exists(Path.Combine(pngs.Path, "image-000-seed1234.png")), "dct generate --job wrote no image-000-seed1234.png");
         output.WriteLine($"test {watch.Elapsed.TotalSeconds:F1} s");
     }
 
