@@ -18,6 +18,7 @@ public static class JobEventFormatter
             JobEvent.EventOneofCase.Checkpoint => $"checkpoint with {e.Checkpoint.Epoch} epoch(s) done: {e.Checkpoint.Path}",
             JobEvent.EventOneofCase.Resumed => $"resumed at epoch {e.Resumed.Epoch} after an orchestrator restart",
             JobEvent.EventOneofCase.EvaluationImage => EvaluationImage(e.EvaluationImage),
+            JobEvent.EventOneofCase.Finished when e.Finished.Reason == "completed" => "finished",
             JobEvent.EventOneofCase.Finished =>
                 $"finished ({e.Finished.Reason}) after {e.Finished.Epochs} epoch(s): best loss {F(e.Finished.BestLoss)}, accuracy {P(e.Finished.FinalAccuracy)}",
             JobEvent.EventOneofCase.Failed => $"FAILED: {(Grpc.Core.StatusCode)e.Failed.Status.Code}: {e.Failed.Status.Message}",
@@ -44,6 +45,7 @@ public static class JobEventFormatter
         $"{i.PromptKind} seed {i.Seed}: {(i.Correct ? "correct" : "wrong")}, predicted {i.PredictedClassId}, " +
         $"p(target) {i.TargetProbability:F3} — {i.Path}";
 
-    private static string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+    // Six digits: on small models a useful loss change can sit in the fifth.
+    private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
     private static string P(double v) => v.ToString("P0", CultureInfo.InvariantCulture);
 }

@@ -97,5 +97,9 @@ public class TrainCommandTests
         var failed = new JobEvent { Sequence = 13, Failed = new JobFailed { Status = new Google.Rpc.Status { Code = 14, Message = "classifier down" } } };
         Assert.Equal("[  13] FAILED: Unavailable: classifier down", JobEventFormatter.Format(failed));
         Assert.True(JobEventFormatter.IsTerminal(failed));
+        var trained = new JobEvent { Sequence = 14, Finished = new JobFinished { Reason = "patience", Epochs = 16, BestLoss = 2.0979036, FinalAccuracy = 0.4 } };
+        Assert.Equal("[  14] finished (patience) after 16 epoch(s): best loss 2.0979, accuracy 40 %", JobEventFormatter.Format(trained));
+        var evaluated = new JobEvent { Sequence = 7, Finished = new JobFinished { Reason = "completed" } };
+        Assert.Equal("[   7] finished", JobEventFormatter.Format(evaluated));
     }
 }
