@@ -33,8 +33,7 @@ public static class SafetensorsWriter
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
             // Pad the header with spaces to a multiple of 8 so the data is aligned, as the reference writer does.
             int padded = (json.Length + 7) / 8 * 8;
-            string temp = path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            AtomicFile.Write(path, stream =>
             {
                 stream.Write(BitConverter.GetBytes((long)padded));
                 stream.Write(json);
@@ -42,9 +41,7 @@ public static class SafetensorsWriter
                 foreach (var tensor in cpu)
                     if (tensor.numel() > 0)
                         stream.Write(tensor.bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
+            });
         }
         finally
         {

@@ -31,14 +31,7 @@ public static class LearnedTokenFile
         Directory.CreateDirectory(folder);
         using (var tensor = torch.tensor(token.Embedding, dtype: torch.float32))
             SafetensorsWriter.Write(Path.Combine(folder, EmbeddingsFileName), [new(token.Placeholder, tensor)]);
-        string sidecar = Path.Combine(folder, SidecarFileName);
-        string temp = sidecar + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-        {
-            JsonSerializer.Serialize(stream, token.Sidecar, JsonOptions);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, sidecar, overwrite: true);
+        AtomicFile.Write(Path.Combine(folder, SidecarFileName), stream => JsonSerializer.Serialize(stream, token.Sidecar, JsonOptions));
     }
 
     /// <summary>
