@@ -5,6 +5,7 @@ using DiscriminativeTokens.Orchestration.Endpoints;
 using DiscriminativeTokens.Orchestration.Evaluation;
 using DiscriminativeTokens.Orchestration.Tokens;
 using DiscriminativeTokens.Orchestration.Training;
+using DiscriminativeTokens.Torch;
 using Google.Protobuf;
 
 namespace DiscriminativeTokens.Orchestration.Jobs;
@@ -28,79 +29,48 @@ public sealed class EvaluationJobRunner(
         var training = store.Get(config.TrainingJobId)
                        ?? throw JobRequestException.Precondition($"The training job '{config.TrainingJobId}' no longer exists.");
         var trainingConfig = training.Training;
-        var diffusionEndpoint = endpoints.Resolve(ServiceKind.Diffusion, config.Diffusion);
-        var classifierEndpoint = endpoints.Resolve(ServiceKind.Classifier, config.Classifier);
-        var diffusion = factory.CreateDiffusion(diffusionEndpoint.Name, diffusionEndpoint.Address);
-        IClassifierBackend? classifier = null;
-        try
-        {
-            classifier = factory.CreateClassifier(classifierEndpoint.Name, classifierEndpoint.Address);
-            var startup = BackendCalls.StartupRetry(retry);
-            var model = await startup.ExecuteAsync(async ct => await diffusion.GetModelInfoAsync(ct), cancellationToken);
-            var classes = await startup.ExecuteAsync(async ct => await classifier.GetInfoAsync(ct), cancellationToken);
-            var token = LearnedTokenFile.Load(training.ArtifactsDir, model.TextHiddenSize, model.TextEncoderSha256);
-            int classId = trainingConfig.Target.ClassId;
-            run.Append(new JobEvent
-            {
-                Started = new JobStarted
-                {
-                    DiffusionAddress = diffusionEndpoint.Address,
-                    ClassifierAddress = classifierEndpoint.Address,
-                    ClassId = classId,
-                    ClassLabel = BackendCalls.Label(classes, classId),
-                },
-            });
+        await using var services = await JobServices.CreateAsync(endpoints, factory, config.Diffusion, config.Classifier);
+        var startup = BackendCalls.StartupRetry(retry);
+        var model = await startup.ExecuteAsync(async ct => await services.Diffusion.GetModelInfoAsync(ct), cancellationToken);
+        var classes = await startup.ExecuteAsync(async ct => await services.Classifier.GetInfoAsync(ct), cancellationToken);
+        var token = LearnedTokenFile.Load(training.ArtifactsDir, model.TextHiddenSize, model.TextEncoderSha256);
+        int classId = trainingConfig.Target.ClassId;
+        run.Append(services.Started(classId, BackendCalls.Label(classes, classId)));
 
-            var settings = new EvaluationSettings
-            {
-                Token = new LearnedTokenVector(token.Placeholder, token.Embedding),
-                ClassId = classId,
-                ClassPromptName = trainingConfig.Target.PromptName,
-                TokenPrompt = config.TokenPrompt,
-                BaselinePrompt = config.BaselinePrompt,
-                Seeds = config.Seeds.ToList(),
-                TrainingSeed = trainingConfig.Seed,
-                Steps = config.Steps,
-                GuidanceScale = config.GuidanceScale,
-                ImageSize = trainingConfig.HasImageSize ? trainingConfig.ImageSize : null,
-                Scheduler = string.IsNullOrEmpty(config.Scheduler) ? null : config.Scheduler,
-                Padding = TrainingConfigMapping.ToPadding(trainingConfig.Padding),
-            };
-            var observer = new ImageKeeper(run);
-            var outcome = await engine.RunAsync(diffusion, classifier, settings, observer, cancellationToken);
-
-            var result = new EvaluationResult
-            {
-                JobId = run.JobId,
-                TrainingJobId = config.TrainingJobId,
-                TokenPrompt = outcome.TokenPrompt,
-                BaselinePrompt = outcome.BaselinePrompt,
-                TokenAccuracy = outcome.TokenAccuracy,
-                BaselineAccuracy = outcome.BaselineAccuracy,
-                ImagesPerPrompt = outcome.ImagesPerPrompt,
-                ClassifierModelId = outcome.ClassifierModelId,
-            };
-            result.Seeds.AddRange(outcome.Seeds);
-            result.Images.AddRange(observer.Images);
-            WriteAtomically(Path.Combine(run.ArtifactsDirectory, ResultFileName), ResultFormatter.Format(result));
-            return new JobFinished { Reason = "completed", FinalAccuracy = outcome.TokenAccuracy };
-        }
-        finally
+        var settings = new EvaluationSettings
         {
-            await BackendCalls.DisposeAsync(classifier);
-            await BackendCalls.DisposeAsync(diffusion);
-        }
-    }
+            Token = new LearnedTokenVector(token.Placeholder, token.Embedding),
+            ClassId = classId,
+            ClassPromptName = trainingConfig.Target.PromptName,
+            TokenPrompt = config.TokenPrompt,
+            BaselinePrompt = config.BaselinePrompt,
+            Seeds = config.Seeds.ToList(),
+            TrainingSeed = trainingConfig.Seed,
+            Steps = config.Steps,
+            GuidanceScale = config.GuidanceScale,
+            ImageSize = trainingConfig.HasImageSize ? trainingConfig.ImageSize : null,
+            Scheduler = string.IsNullOrEmpty(config.Scheduler) ? null : config.Scheduler,
+            Padding = TrainingConfigMapping.ToPadding(trainingConfig.Padding),
+        };
+        var observer = new ImageKeeper(run);
+        var outcome = await engine.RunAsync(services.Diffusion, services.Classifier, settings, observer, cancellationToken);
 
-    private static void WriteAtomically(string path, string text)
-    {
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        var result = new EvaluationResult
         {
-            stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
+            JobId = run.JobId,
+            TrainingJobId = config.TrainingJobId,
+            TokenPrompt = outcome.TokenPrompt,
+            BaselinePrompt = outcome.BaselinePrompt,
+            TokenAccuracy = outcome.TokenAccuracy,
+            BaselineAccuracy = outcome.BaselineAccuracy,
+            ImagesPerPrompt = outcome.ImagesPerPrompt,
+            ClassifierModelId = outcome.ClassifierModelId,
+        };
+        result.Seeds.AddRange(outcome.Seeds);
+        result.Images.AddRange(observer.Images);
+        AtomicFile.Write(Path.Combine(run.ArtifactsDirectory, ResultFileName),
+                         stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(ResultFormatter.Format(result))));
+        return new JobFinished { Reason = "completed", FinalAccuracy = outcome.TokenAccuracy };
     }
 
     /// <summary>Saves each scored image as images/&lt;kind&gt;-&lt;seed&gt;.png and reports it as an event.</summary>

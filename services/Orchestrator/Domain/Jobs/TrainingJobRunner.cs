@@ -20,69 +20,48 @@ public sealed class TrainingJobRunner(
     public async Task<JobFinished> RunAsync(JobRun run, CancellationToken cancellationToken)
     {
         var config = run.Job.Training ?? throw new InvalidOperationException($"Job {run.JobId} has no training config.");
-        var diffusionEndpoint = endpoints.Resolve(ServiceKind.Diffusion, config.Diffusion);
-        var classifierEndpoint = endpoints.Resolve(ServiceKind.Classifier, config.Classifier);
-        var diffusion = factory.CreateDiffusion(diffusionEndpoint.Name, diffusionEndpoint.Address);
-        IClassifierBackend? classifier = null;
-        try
+        await using var services = await JobServices.CreateAsync(endpoints, factory, config.Diffusion, config.Classifier);
+        var startup = BackendCalls.StartupRetry(retry);
+        var model = await startup.ExecuteAsync(async ct => await services.Diffusion.GetModelInfoAsync(ct), cancellationToken);
+        var classes = await startup.ExecuteAsync(async ct => await services.Classifier.GetInfoAsync(ct), cancellationToken);
+        int classId = config.Target.ClassId;
+        string label = BackendCalls.Label(classes, classId);
+        run.Append(services.Started(classId, label));
+
+        string checkpointPath = Path.Combine(run.ArtifactsDirectory, CheckpointFile.FileName);
+        var resumeFrom = CheckpointFile.TryRead(checkpointPath);
+        if (resumeFrom is not null)
+            run.Append(new JobEvent { Resumed = new JobResumed { Epoch = resumeFrom.EpochsCompleted } },
+                       job => TrainingJobObserver.Apply(job, resumeFrom));
+
+        var settings = TrainingConfigMapping.ToSettings(config);
+        var observer = new TrainingJobObserver(run, checkpointPath, classes);
+        var outcome = await engine.RunAsync(services.Diffusion, services.Classifier, settings, observer, retry, resumeFrom, cancellationToken);
+
+        var sidecar = new TokenSidecar
         {
-            classifier = factory.CreateClassifier(classifierEndpoint.Name, classifierEndpoint.Address);
-            var startup = BackendCalls.StartupRetry(retry);
-            var model = await startup.ExecuteAsync(async ct => await diffusion.GetModelInfoAsync(ct), cancellationToken);
-            var classes = await startup.ExecuteAsync(async ct => await classifier.GetInfoAsync(ct), cancellationToken);
-            int classId = config.Target.ClassId;
-            string label = BackendCalls.Label(classes, classId);
-            run.Append(new JobEvent
-            {
-                Started = new JobStarted
-                {
-                    DiffusionAddress = diffusionEndpoint.Address,
-                    ClassifierAddress = classifierEndpoint.Address,
-                    ClassId = classId,
-                    ClassLabel = label,
-                },
-            });
-
-            string checkpointPath = Path.Combine(run.ArtifactsDirectory, CheckpointFile.FileName);
-            var resumeFrom = CheckpointFile.TryRead(checkpointPath);
-            if (resumeFrom is not null)
-                run.Append(new JobEvent { Resumed = new JobResumed { Epoch = resumeFrom.EpochsCompleted } },
-                           job => TrainingJobObserver.Apply(job, resumeFrom));
-
-            var settings = TrainingConfigMapping.ToSettings(config);
-            var observer = new TrainingJobObserver(run, checkpointPath, classes);
-            var outcome = await engine.RunAsync(diffusion, classifier, settings, observer, retry, resumeFrom, cancellationToken);
-
-            var sidecar = new TokenSidecar
-            {
-                Placeholder = settings.Placeholder,
-                ClassId = classId,
-                ClassLabel = label,
-                ClassPromptName = settings.ClassPromptName,
-                Classifier = new ClassifierIdentity(classifierEndpoint.Name, classifierEndpoint.Address, classes.ModelId),
-                Model = new ModelIdentity(model.ModelId, model.TextEncoderSha256, model.TextHiddenSize),
-                TrainingPrompts = outcome.Prompts,
-                Hyperparameters = settings,
-                Epochs = outcome.Epochs,
-                StopReason = TrainingConfigMapping.ToReason(outcome.Reason),
-                BestEpoch = outcome.BestEpoch,
-                BestLoss = outcome.BestLoss,
-                FinalAccuracy = outcome.FinalAccuracy,
-                CreatedAt = _time.GetUtcNow(),
-            };
-            LearnedTokenFile.Write(run.ArtifactsDirectory, new LearnedToken(outcome.BestToken, sidecar));
-            return new JobFinished
-            {
-                Reason = sidecar.StopReason,
-                Epochs = outcome.Epochs,
-                BestLoss = outcome.BestLoss,
-                FinalAccuracy = outcome.FinalAccuracy,
-            };
-        }
-        finally
+            Placeholder = settings.Placeholder,
+            ClassId = classId,
+            ClassLabel = label,
+            ClassPromptName = settings.ClassPromptName,
+            Classifier = new ClassifierIdentity(services.ClassifierEndpoint.Name, services.ClassifierEndpoint.Address, classes.ModelId),
+            Model = new ModelIdentity(model.ModelId, model.TextEncoderSha256, model.TextHiddenSize),
+            TrainingPrompts = outcome.Prompts,
+            Hyperparameters = settings,
+            Epochs = outcome.Epochs,
+            StopReason = TrainingConfigMapping.ToReason(outcome.Reason),
+            BestEpoch = outcome.BestEpoch,
+            BestLoss = outcome.BestLoss,
+            FinalAccuracy = outcome.FinalAccuracy,
+            CreatedAt = _time.GetUtcNow(),
+        };
+        LearnedTokenFile.Write(run.ArtifactsDirectory, new LearnedToken(outcome.BestToken, sidecar));
+        return new JobFinished
         {
-            await BackendCalls.DisposeAsync(classifier);
-            await BackendCalls.DisposeAsync(diffusion);
-        }
+            Reason = sidecar.StopReason,
+            Epochs = outcome.Epochs,
+            BestLoss = outcome.BestLoss,
+            FinalAccuracy = outcome.FinalAccuracy,
+        };
     }
 }

@@ -50,38 +50,26 @@ public sealed class EvaluationRequestValidator(
 
         var diffusionRef = IsSet(c.Diffusion) ? c.Diffusion : trainingConfig.Diffusion;
         var classifierRef = IsSet(c.Classifier) ? c.Classifier : trainingConfig.Classifier;
-        var diffusionEndpoint = endpoints.Resolve(ServiceKind.Diffusion, diffusionRef);
-        var classifierEndpoint = endpoints.Resolve(ServiceKind.Classifier, classifierRef);
-        c.Diffusion = EndpointRegistry.Normalize(diffusionRef, diffusionEndpoint);
-        c.Classifier = EndpointRegistry.Normalize(classifierRef, classifierEndpoint);
+        await using var services = await JobServices.CreateAsync(endpoints, factory, diffusionRef, classifierRef);
+        c.Diffusion = EndpointRegistry.Normalize(diffusionRef, services.DiffusionEndpoint);
+        c.Classifier = EndpointRegistry.Normalize(classifierRef, services.ClassifierEndpoint);
 
-        var diffusion = factory.CreateDiffusion(diffusionEndpoint.Name, diffusionEndpoint.Address);
-        IClassifierBackend? classifier = null;
+        var timeout = _options.ServiceProbeTimeout;
+        var model = await ServiceProbe.AskAsync("diffusion", services.DiffusionEndpoint, timeout, services.Diffusion.GetModelInfoAsync, cancellationToken);
+        var classes = await ServiceProbe.AskAsync("classifier", services.ClassifierEndpoint, timeout, services.Classifier.GetInfoAsync, cancellationToken);
+        if (c.Steps > model.MaxSteps)
+            throw JobRequestException.Invalid($"steps = {c.Steps} is out of range: the diffusion model allows 1..{model.MaxSteps}.");
+        if (trainingConfig.Target.ClassId >= classes.NumClasses)
+            throw JobRequestException.Invalid($"The classifier '{classes.ModelId}' has {classes.NumClasses} classes; the " +
+                                              $"token's class {trainingConfig.Target.ClassId} is not one of them.");
         try
         {
-            classifier = factory.CreateClassifier(classifierEndpoint.Name, classifierEndpoint.Address);
-            var timeout = _options.ServiceProbeTimeout;
-            var model = await ServiceProbe.AskAsync("diffusion", diffusionEndpoint, timeout, diffusion.GetModelInfoAsync, cancellationToken);
-            var classes = await ServiceProbe.AskAsync("classifier", classifierEndpoint, timeout, classifier.GetInfoAsync, cancellationToken);
-            if (c.Steps > model.MaxSteps)
-                throw JobRequestException.Invalid($"steps = {c.Steps} is out of range: the diffusion model allows 1..{model.MaxSteps}.");
-            if (trainingConfig.Target.ClassId >= classes.NumClasses)
-                throw JobRequestException.Invalid($"The classifier '{classes.ModelId}' has {classes.NumClasses} classes; the " +
-                                                  $"token's class {trainingConfig.Target.ClassId} is not one of them.");
-            try
-            {
-                LearnedTokenFile.Load(training.ArtifactsDir, model.TextHiddenSize, model.TextEncoderSha256);
-            }
-            catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
-            {
-                throw JobRequestException.Precondition($"The token of '{c.TrainingJobId}' cannot be used with the diffusion " +
-                                                       $"service '{diffusionEndpoint.Name}': {e.Message}");
-            }
+            LearnedTokenFile.Load(training.ArtifactsDir, model.TextHiddenSize, model.TextEncoderSha256);
         }
-        finally
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
         {
-            await BackendCalls.DisposeAsync(classifier);
-            await BackendCalls.DisposeAsync(diffusion);
+            throw JobRequestException.Precondition($"The token of '{c.TrainingJobId}' cannot be used with the diffusion " +
+                                                   $"service '{services.DiffusionEndpoint.Name}': {e.Message}");
         }
         return c;
     }

@@ -27,29 +27,17 @@ public sealed class TrainingRequestValidator(EndpointRegistry endpoints, IBacken
         var defaults = new TrainingSettings { ClassId = 0, ClassPromptName = "" };
         FillAndCheckValues(config, defaults);
 
-        // Which services: names and permissions before any connection.
-        var diffusionEndpoint = endpoints.Resolve(ServiceKind.Diffusion, config.Diffusion);
-        var classifierEndpoint = endpoints.Resolve(ServiceKind.Classifier, config.Classifier);
-        config.Diffusion = EndpointRegistry.Normalize(config.Diffusion, diffusionEndpoint);
-        config.Classifier = EndpointRegistry.Normalize(config.Classifier, classifierEndpoint);
+        // Which services: names and permissions are checked before any connection.
+        await using var services = await JobServices.CreateAsync(endpoints, factory, config.Diffusion, config.Classifier);
+        config.Diffusion = EndpointRegistry.Normalize(config.Diffusion, services.DiffusionEndpoint);
+        config.Classifier = EndpointRegistry.Normalize(config.Classifier, services.ClassifierEndpoint);
 
-        var diffusion = factory.CreateDiffusion(diffusionEndpoint.Name, diffusionEndpoint.Address);
-        IClassifierBackend? classifier = null;
-        try
-        {
-            classifier = factory.CreateClassifier(classifierEndpoint.Name, classifierEndpoint.Address);
-            var timeout = _options.ServiceProbeTimeout;
-            var model = await ServiceProbe.AskAsync("diffusion", diffusionEndpoint, timeout, diffusion.GetModelInfoAsync, cancellationToken);
-            var classes = await ServiceProbe.AskAsync("classifier", classifierEndpoint, timeout, classifier.GetInfoAsync, cancellationToken);
-            CheckAgainstModel(config, model);
-            ResolveTarget(config, classes);
-            await CheckTokensAsync(config, model, diffusion, diffusionEndpoint, cancellationToken);
-        }
-        finally
-        {
-            await BackendCalls.DisposeAsync(classifier);
-            await BackendCalls.DisposeAsync(diffusion);
-        }
+        var timeout = _options.ServiceProbeTimeout;
+        var model = await ServiceProbe.AskAsync("diffusion", services.DiffusionEndpoint, timeout, services.Diffusion.GetModelInfoAsync, cancellationToken);
+        var classes = await ServiceProbe.AskAsync("classifier", services.ClassifierEndpoint, timeout, services.Classifier.GetInfoAsync, cancellationToken);
+        CheckAgainstModel(config, model);
+        ResolveTarget(config, classes);
+        await CheckTokensAsync(config, model, services.Diffusion, services.DiffusionEndpoint, cancellationToken);
         return config;
     }
 
