@@ -7,14 +7,12 @@ using Client = DiscriminativeTokens.Contracts.Classifier.V1.ClassifierService.Cl
 namespace DiscriminativeTokens.Orchestration.Downstream;
 
 /// <summary>
-/// A classifier service reached over gRPC (classifier.proto; any implementation, e.g. one written in Python). One
-/// channel and one circuit breaker per instance; every failure is a <see cref="BackendException"/> naming the service
-/// and address.
+/// A classifier service reached over gRPC (classifier.proto; any implementation, e.g. one written in Python). Calls go
+/// through the connection's channel and circuit breaker (see <see cref="GrpcBackend"/>); every failure is a
+/// <see cref="BackendException"/> naming the service and address.
 /// </summary>
-public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
+public sealed class GrpcClassifierBackend : GrpcBackend, IClassifierBackend
 {
-    private readonly DownstreamConnection _connection;
-    private readonly bool _ownsConnection;
     private readonly Client _client;
 
     public GrpcClassifierBackend(string name, string address, DownstreamOptions? options = null)
@@ -22,22 +20,17 @@ public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
     {
     }
 
-    /// <summary>A backend over a connection (channel and circuit breaker) shared with other backends of the same
-    /// service; disposing the backend leaves the connection open.</summary>
-    internal GrpcClassifierBackend(DownstreamConnection connection, bool ownsConnection)
+    /// <summary>A backend over a connection shared with other backends of the same service; disposing the backend
+    /// leaves the connection open.</summary>
+    internal GrpcClassifierBackend(DownstreamConnection connection, bool ownsConnection) : base(connection, ownsConnection)
     {
-        _connection = connection;
-        _ownsConnection = ownsConnection;
-        _client = new Client(_connection.Channel);
+        _client = new Client(Connection.Channel);
     }
 
-    public string Name => _connection.Name;
-    public string Address => _connection.Address;
-
     public Task<ClassifierModelInfo> GetInfoAsync(CancellationToken cancellationToken) =>
-        _connection.CallAsync("GetInfo", async token =>
+        Connection.CallAsync("GetInfo", async token =>
         {
-            var info = await _client.GetInfoAsync(new GetInfoRequest(), deadline: _connection.InfoDeadline, cancellationToken: token)
+            var info = await _client.GetInfoAsync(new GetInfoRequest(), deadline: Connection.InfoDeadline, cancellationToken: token)
                                     .ConfigureAwait(false);
             return new ClassifierModelInfo(info.ModelId, info.NumClasses, [.. info.Labels]);
         }, cancellationToken);
@@ -47,16 +40,16 @@ public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
         ArgumentNullException.ThrowIfNull(image);
         var wire = WireMapping.Encode(image, "image");
         const string operation = "LossAndGradient";
-        return _connection.CallAsync(operation, async token =>
+        return Connection.CallAsync(operation, async token =>
         {
-            using var call = _client.LossAndGradient(deadline: _connection.ComputeDeadline, cancellationToken: token);
-            var messages = TensorChunker.Split(wire, _connection.Options.MaxChunkBytes).Select((chunk, i) =>
+            using var call = _client.LossAndGradient(deadline: Connection.ComputeDeadline, cancellationToken: token);
+            var messages = TensorChunker.Split(wire, Connection.Options.MaxChunkBytes).Select((chunk, i) =>
             {
                 var request = new LossAndGradientRequest { Images = chunk };
                 if (i == 0)
                 {
                     request.TargetClassIds.Add(targetClassId);
-                    request.MaxChunkBytes = _connection.Options.MaxChunkBytes;
+                    request.MaxChunkBytes = Connection.Options.MaxChunkBytes;
                 }
                 return request;
             });
@@ -75,15 +68,15 @@ public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
             }
             catch (TensorFormatException e)
             {
-                throw _connection.Failure(BackendFailure.Internal, operation, $"malformed gradient chunks: {e.Message}", e);
+                throw Connection.Failure(BackendFailure.Internal, operation, $"malformed gradient chunks: {e.Message}", e);
             }
             if (result is null || result.Losses.Count != 1 || result.PredictedClassIds.Count != 1 || result.TargetProbabilities.Count != 1)
-                throw _connection.Failure(BackendFailure.Internal, operation, "a reply without one loss, prediction and probability");
+                throw Connection.Failure(BackendFailure.Internal, operation, "a reply without one loss, prediction and probability");
             if (!gradient.IsComplete)
-                throw _connection.Failure(BackendFailure.Internal, operation, "a reply whose gradient chunks stopped before the last");
-            var imageGradient = WireMapping.Decode(gradient.GetResult(), _connection, operation, "image gradient");
+                throw Connection.Failure(BackendFailure.Internal, operation, "a reply whose gradient chunks stopped before the last");
+            var imageGradient = WireMapping.Decode(gradient.GetResult(), Connection, operation, "image gradient");
             if (!imageGradient.Shape.SequenceEqual(image.Shape))
-                throw _connection.Failure(BackendFailure.Internal, operation,
+                throw Connection.Failure(BackendFailure.Internal, operation,
                                           $"a gradient of shape {imageGradient} for an image of shape {image}");
             return new ClassifierLoss(result.Losses[0], result.PredictedClassIds[0], result.TargetProbabilities[0], imageGradient);
         }, cancellationToken);
@@ -95,20 +88,20 @@ public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
         ArgumentNullException.ThrowIfNull(images);
         var wire = WireMapping.Encode(images, "images");
         const string operation = "Classify";
-        return _connection.CallAsync<IReadOnlyList<ClassifierPrediction>>(operation, async token =>
+        return Connection.CallAsync<IReadOnlyList<ClassifierPrediction>>(operation, async token =>
         {
-            using var call = _client.Classify(deadline: _connection.ComputeDeadline, cancellationToken: token);
-            var messages = TensorChunker.Split(wire, _connection.Options.MaxChunkBytes)
+            using var call = _client.Classify(deadline: Connection.ComputeDeadline, cancellationToken: token);
+            var messages = TensorChunker.Split(wire, Connection.Options.MaxChunkBytes)
                                         .Select((chunk, i) => new ClassifyRequest { TopK = i == 0 ? 1 : 0, Images = chunk });
             await SendAsync(call.RequestStream, messages).ConfigureAwait(false);
             var response = await call.ResponseAsync.ConfigureAwait(false);
-            var logits = WireMapping.Decode(response.Logits, _connection, operation, "logits");
+            var logits = WireMapping.Decode(response.Logits, Connection, operation, "logits");
             if (logits.Shape.Length != 2 || logits.Shape[0] != images.Shape[0])
-                throw _connection.Failure(BackendFailure.Internal, operation,
+                throw Connection.Failure(BackendFailure.Internal, operation,
                                           $"logits of shape {logits} for {images.Shape[0]} image(s)");
             int classes = (int)logits.Shape[1];
             if (targetClassId < 0 || targetClassId >= classes)
-                throw _connection.Failure(BackendFailure.InvalidRequest, operation,
+                throw Connection.Failure(BackendFailure.InvalidRequest, operation,
                     $"a local check: target class id {targetClassId} is out of range; this classifier has classes 0..{classes - 1}");
             return Predictions(logits.Values, classes, targetClassId);
         }, cancellationToken);
@@ -146,10 +139,5 @@ public sealed class GrpcClassifierBackend : IClassifierBackend, IDisposable
         catch (Exception e) when (e is RpcException or InvalidOperationException)
         {
         }
-    }
-
-    public void Dispose()
-    {
-        if (_ownsConnection) _connection.Dispose();
     }
 }

@@ -7,13 +7,12 @@ using Client = DiscriminativeTokens.Contracts.Diffusion.V1.DiffusionService.Diff
 namespace DiscriminativeTokens.Orchestration.Downstream;
 
 /// <summary>
-/// A diffusion service reached over gRPC (diffusion.proto). One channel and one circuit breaker per instance, shared by
-/// its calls and gradient sessions; every failure is a <see cref="BackendException"/> naming the service and address.
+/// A diffusion service reached over gRPC (diffusion.proto). Its calls and gradient sessions go through the connection's
+/// channel and circuit breaker (see <see cref="GrpcBackend"/>); every failure is a <see cref="BackendException"/>
+/// naming the service and address.
 /// </summary>
-public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
+public sealed class GrpcDiffusionBackend : GrpcBackend, IDiffusionBackend
 {
-    private readonly DownstreamConnection _connection;
-    private readonly bool _ownsConnection;
     private readonly Client _client;
 
     public GrpcDiffusionBackend(string name, string address, DownstreamOptions? options = null)
@@ -21,35 +20,30 @@ public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
     {
     }
 
-    /// <summary>A backend over a connection (channel and circuit breaker) shared with other backends of the same
-    /// service; disposing the backend leaves the connection open.</summary>
-    internal GrpcDiffusionBackend(DownstreamConnection connection, bool ownsConnection)
+    /// <summary>A backend over a connection shared with other backends of the same service; disposing the backend
+    /// leaves the connection open.</summary>
+    internal GrpcDiffusionBackend(DownstreamConnection connection, bool ownsConnection) : base(connection, ownsConnection)
     {
-        _connection = connection;
-        _ownsConnection = ownsConnection;
-        _client = new Client(_connection.Channel);
+        _client = new Client(Connection.Channel);
     }
 
-    public string Name => _connection.Name;
-    public string Address => _connection.Address;
-
     public Task<DiffusionModelInfo> GetModelInfoAsync(CancellationToken cancellationToken) =>
-        _connection.CallAsync("GetModelInfo", async token =>
+        Connection.CallAsync("GetModelInfo", async token =>
         {
-            var info = await _client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: _connection.InfoDeadline,
+            var info = await _client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: Connection.InfoDeadline,
                                                        cancellationToken: token).ConfigureAwait(false);
             return WireMapping.ToDomain(info);
         }, cancellationToken);
 
     public Task<float[]> GetTokenEmbeddingAsync(string word, CancellationToken cancellationToken) =>
-        _connection.CallAsync("GetTokenEmbedding", async token =>
+        Connection.CallAsync("GetTokenEmbedding", async token =>
         {
             var reply = await _client.GetTokenEmbeddingAsync(new GetTokenEmbeddingRequest { Word = word },
-                                                             deadline: _connection.InfoDeadline, cancellationToken: token)
+                                                             deadline: Connection.InfoDeadline, cancellationToken: token)
                                      .ConfigureAwait(false);
-            var embedding = WireMapping.Decode(reply.Embedding, _connection, "GetTokenEmbedding", "embedding");
+            var embedding = WireMapping.Decode(reply.Embedding, Connection, "GetTokenEmbedding", "embedding");
             if (embedding.Shape.Length != 1)
-                throw _connection.Failure(BackendFailure.Internal, "GetTokenEmbedding",
+                throw Connection.Failure(BackendFailure.Internal, "GetTokenEmbedding",
                                           $"an embedding of shape {embedding}, not a vector");
             return embedding.Values;
         }, cancellationToken);
@@ -58,8 +52,8 @@ public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
                                                                     CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return _connection.CallAsync<IDiffusionGradientSession>("GradientSession open",
-            async token => await GrpcGradientSession.OpenAsync(_connection, _client, options, token).ConfigureAwait(false),
+        return Connection.CallAsync<IDiffusionGradientSession>("GradientSession open",
+            async token => await GrpcGradientSession.OpenAsync(Connection, _client, options, token).ConfigureAwait(false),
             cancellationToken);
     }
 
@@ -71,13 +65,13 @@ public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
         {
             Sampling = WireMapping.ToWire(sampling),
             NumImages = 1,
-            MaxChunkBytes = _connection.Options.MaxChunkBytes,
+            MaxChunkBytes = Connection.Options.MaxChunkBytes,
         };
         if (token is not null)
             request.Token = new LearnedToken { Placeholder = token.Placeholder, Embedding = WireMapping.Encode(token.Embedding, "token") };
-        return _connection.CallAsync("Generate", async cancel =>
+        return Connection.CallAsync("Generate", async cancel =>
         {
-            using var call = _client.Generate(request, deadline: _connection.ComputeDeadline, cancellationToken: cancel);
+            using var call = _client.Generate(request, deadline: Connection.ComputeDeadline, cancellationToken: cancel);
             using var image = new TensorMessageAssembler();
             bool completed = false;
             while (await call.ResponseStream.MoveNext(cancel).ConfigureAwait(false))
@@ -89,9 +83,9 @@ public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
                     completed = true;
             }
             if (!completed || !image.IsComplete)
-                throw _connection.Failure(BackendFailure.Transient, "Generate",
+                throw Connection.Failure(BackendFailure.Transient, "Generate",
                                           "a stream that ended before the image and GenerateCompleted arrived");
-            return WireMapping.Decode(image.GetResult(), _connection, "Generate", "image");
+            return WireMapping.Decode(image.GetResult(), Connection, "Generate", "image");
         }, cancellationToken);
     }
 
@@ -103,12 +97,7 @@ public sealed class GrpcDiffusionBackend : IDiffusionBackend, IDisposable
         }
         catch (TensorFormatException e)
         {
-            throw _connection.Failure(BackendFailure.Internal, "Generate", $"malformed image chunks: {e.Message}", e);
+            throw Connection.Failure(BackendFailure.Internal, "Generate", $"malformed image chunks: {e.Message}", e);
         }
-    }
-
-    public void Dispose()
-    {
-        if (_ownsConnection) _connection.Dispose();
     }
 }
