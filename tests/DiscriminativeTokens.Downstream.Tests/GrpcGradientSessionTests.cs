@@ -114,7 +114,8 @@ public sealed class GrpcGradientSessionTests(DownstreamFixture fixture)
         var pending = session.ForwardAsync(new ForwardRequest(2, slow, token, null), CancellationToken.None);
         await Task.Delay(500);
         Assert.False(pending.IsCompleted, "the slow forward finished before the kill; make it slower");
-        await Services.KillAsync(service);
+        await service.KillAsync();
+        Assert.NotNull(service.ExitCode);
 
         var broken = await Assert.ThrowsAsync<BackendException>(() => pending);
         Assert.Equal(BackendFailure.Transient, broken.Failure);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DiscriminativeTokens.Orchestration.Backends;
 using DiscriminativeTokens.Orchestration.Downstream;
+using DiscriminativeTokens.Testing;
 using Polly.CircuitBreaker;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ public sealed class ResilienceTests
     [Fact]
     public async Task AServiceThatIsNotRunningIsATransientFailureNamingItsAddress()
     {
-        string address = $"http://127.0.0.1:{Services.FreePort()}";
+        string address = $"http://127.0.0.1:{ServiceProcess.FreeLoopbackPort()}";
         using var classifier = new GrpcClassifierBackend("audit", address);
         var error = await Assert.ThrowsAsync<BackendException>(() => classifier.GetInfoAsync(CancellationToken.None));
         Assert.Equal(BackendFailure.Transient, error.Failure);
@@ -41,7 +42,7 @@ public sealed class ResilienceTests
     [Fact]
     public async Task AfterEnoughTransientFailuresTheCircuitOpensAndCallsFailFast()
     {
-        string address = $"http://127.0.0.1:{Services.FreePort()}";
+        string address = $"http://127.0.0.1:{ServiceProcess.FreeLoopbackPort()}";
         using var classifier = new GrpcClassifierBackend("audit", address, Quick);
         for (int i = 0; i < Quick.MinimumThroughput; i++)
         {
@@ -87,7 +88,7 @@ public sealed class ResilienceTests
     [Fact]
     public async Task AClassifierKilledAndRestartedOnTheSamePortIsServedAgainAfterTheBreak()
     {
-        int port = Services.FreePort();
+        int port = ServiceProcess.FreeLoopbackPort();
         using var scope = NewDisposeScope();
         var image = DownstreamFixture.ToData(rand([1, 3, 32, 32], generator: new Generator(3)));
         using var inProcess = Services.LoadClassifierInProcess();
@@ -100,7 +101,8 @@ public sealed class ResilienceTests
             var before = await classifier.LossAndGradientAsync(image, 2, CancellationToken.None);
             Assert.Equal(expected.Losses[0], before.Loss, 1e-6);
 
-            await Services.KillAsync(service);
+            await service.KillAsync();
+            Assert.NotNull(service.ExitCode);
             await service.DisposeAsync();
             for (int i = 0; i < Quick.MinimumThroughput; i++)
             {

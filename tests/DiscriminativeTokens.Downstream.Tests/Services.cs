@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using DiscriminativeTokens.Classification;
 using DiscriminativeTokens.Classification.Preprocessing;
 using DiscriminativeTokens.Testing;
@@ -31,7 +28,7 @@ internal static class Services
             "--Classifier:Preprocessing:ResizeShorterSide", "40",
             // The later --urls wins over ServiceProcess's own (any free port).
             "--urls", $"http://127.0.0.1:{port}");
-        return await ServingOrDisposedAsync(service);
+        return await service.ServingOrDisposedAsync(TimeSpan.FromSeconds(90));
     }
 
     /// <summary>A DiffusionService with sd-tiny on the CPU, one LibTorch thread (the tiny model's ops are too small to
@@ -40,40 +37,6 @@ internal static class Services
     {
         var service = await ServiceProcess.StartAsync("DiffusionService", "DiffusionService",
             "--Diffusion:Model", RepositoryPaths.SdTiny, "--Diffusion:Device", "cpu", "--Diffusion:Threads", "1");
-        return await ServingOrDisposedAsync(service);
-    }
-
-    private static async Task<ServiceProcess> ServingOrDisposedAsync(ServiceProcess service)
-    {
-        try
-        {
-            await service.WaitForServingAsync(TimeSpan.FromSeconds(90));
-            return service;
-        }
-        catch
-        {
-            await service.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>Kills the service process at once (SIGKILL): no graceful shutdown, connections drop.</summary>
-    public static async Task KillAsync(ServiceProcess service)
-    {
-        using (var kill = Process.Start("kill", ["-KILL", service.ProcessId.ToString()]))
-            await kill.WaitForExitAsync();
-        for (int i = 0; i < 100 && service.ExitCode is null; i++)
-            await Task.Delay(50);
-        Assert.NotNull(service.ExitCode);
-    }
-
-    /// <summary>A loopback port nothing listens on (just released by the OS).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        return await service.ServingOrDisposedAsync(TimeSpan.FromSeconds(90));
     }
 }

@@ -96,6 +96,32 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"The service did not report SERVING (last status {status}). Output:\n{Output}");
     }
 
+    /// <summary><see cref="WaitForServingAsync"/>, disposing the process when it does not come up, so a failed start
+    /// leaves nothing running.</summary>
+    public async Task<ServiceProcess> ServingOrDisposedAsync(TimeSpan? timeout = null)
+    {
+        try
+        {
+            await WaitForServingAsync(timeout);
+            return this;
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A loopback port nothing listens on (just released by the OS), for a service restarted on it.</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     private void OnLine(string? line)
     {
         if (line is null) return;

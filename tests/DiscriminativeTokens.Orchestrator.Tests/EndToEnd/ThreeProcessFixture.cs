@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using DiscriminativeTokens.Contracts.Orchestrator.V1;
 using DiscriminativeTokens.Testing;
 using ProtoGradientMode = DiscriminativeTokens.Contracts.Diffusion.V1.GradientMode;
@@ -31,8 +29,9 @@ public sealed class ThreeProcessFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var watch = Stopwatch.StartNew();
-        Diffusion = await ServingOrDisposedAsync(await ServiceProcess.StartAsync("DiffusionService", "DiffusionService",
-            "--Diffusion:Model", RepositoryPaths.SdTiny, "--Diffusion:Device", "cpu", "--Diffusion:Threads", "1"));
+        Diffusion = await (await ServiceProcess.StartAsync("DiffusionService", "DiffusionService",
+            "--Diffusion:Model", RepositoryPaths.SdTiny, "--Diffusion:Device", "cpu", "--Diffusion:Threads", "1"))
+            .ServingOrDisposedAsync(TimeSpan.FromSeconds(90));
         Classifier = await StartClassifierAsync(port: 0);
         Console.WriteLine($"[e2e] diffusion and classifier services serving after {watch.Elapsed.TotalSeconds:F1} s");
     }
@@ -46,10 +45,11 @@ public sealed class ThreeProcessFixture : IAsyncLifetime
 
     /// <summary>A ClassifierService with vit-tiny on <paramref name="port"/> (0: any free port), serving.</summary>
     public static async Task<ServiceProcess> StartClassifierAsync(int port) =>
-        await ServingOrDisposedAsync(await ServiceProcess.StartAsync("ClassifierService", "ClassifierService",
+        await (await ServiceProcess.StartAsync("ClassifierService", "ClassifierService",
             "--Classifier:Kind", "vit", "--Classifier:Path", VitFolder, "--Classifier:Device", "cpu", "--Classifier:Threads", "1",
             // The later --urls wins over ServiceProcess's own (any free port), so a restart can reuse the port.
-            "--urls", $"http://127.0.0.1:{port}"));
+            "--urls", $"http://127.0.0.1:{port}"))
+            .ServingOrDisposedAsync(TimeSpan.FromSeconds(90));
 
     /// <summary>
     /// An Orchestrator process on <paramref name="dataDirectory"/> whose "default" endpoints are the given services
@@ -68,7 +68,7 @@ public sealed class ThreeProcessFixture : IAsyncLifetime
             "--Orchestrator:Downstream:InfoTimeout", "00:00:05",
             "--Orchestrator:Downstream:ComputeTimeout", "00:01:00",
             "--Orchestrator:Downstream:BreakDuration", "00:00:01");
-        return await ServingOrDisposedAsync(service);
+        return await service.ServingOrDisposedAsync(TimeSpan.FromSeconds(90));
     }
 
     /// <summary>
@@ -114,30 +114,6 @@ public sealed class ThreeProcessFixture : IAsyncLifetime
         finally
         {
             _referenceLock.Release();
-        }
-    }
-
-    /// <summary>A loopback port nothing listens on (just released by the OS).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    private static async Task<ServiceProcess> ServingOrDisposedAsync(ServiceProcess service)
-    {
-        try
-        {
-            await service.WaitForServingAsync(TimeSpan.FromSeconds(90));
-            return service;
-        }
-        catch
-        {
-            await service.DisposeAsync();
-            throw;
         }
     }
 }

@@ -145,7 +145,7 @@ public class ThreeProcessTrainingTests(ThreeProcessFixture fixture, ITestOutputH
     {
         var reference = await fixture.ReferenceAsync();
         var watch = Stopwatch.StartNew();
-        int port = ThreeProcessFixture.FreePort();
+        int port = ServiceProcess.FreeLoopbackPort();
         var classifier = await ThreeProcessFixture.StartClassifierAsync(port);
         try
         {
