@@ -11,5 +11,9 @@ namespace DiscriminativeTokens.Testing;
 internal static class ConsistentKernels
 {
     [ModuleInitializer]
-    internal static void Initialize() => OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
+    internal static void Initialize()
+    {
+        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
+        Nnpack.AvoidWhereUnsupported();
+    }
 }

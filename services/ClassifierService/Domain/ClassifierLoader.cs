@@ -23,6 +23,7 @@ public static class ClassifierLoader
     {
         // Same convolution kernels for every later pass (see OneDnnConvolutionBackward).
         OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
+        Nnpack.AvoidWhereUnsupported();
         var model = VitForImageClassification.Load(folder, device, pooling);
         try
         {
@@ -46,6 +47,7 @@ public static class ClassifierLoader
                                                 string? modelId = null)
     {
         OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
+        Nnpack.AvoidWhereUnsupported();
         var model = ResNetClassifier.Load(weightsPath, labelsPath, device, depth);
         try
         {

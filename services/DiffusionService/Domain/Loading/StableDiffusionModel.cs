@@ -62,6 +62,7 @@ public sealed class StableDiffusionModel : IDisposable
         CheckModelIndex(folder);
         // Same convolution kernels for every later pass, so equal seeds give equal images (see the class).
         OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
+        Nnpack.AvoidWhereUnsupported();
         string Sub(string name) => Path.Combine(folder, name);
         var tokenizer = ClipTokenizer.FromFolder(Sub("tokenizer"));
         var scheduler = SchedulerConfig.Load(Path.Combine(Sub("scheduler"), "scheduler_config.json"));
