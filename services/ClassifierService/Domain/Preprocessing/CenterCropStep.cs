@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using static TorchSharp.torch;
 
 namespace DiscriminativeTokens.Classification.Preprocessing;
@@ -39,8 +40,8 @@ public sealed record CenterCropStep(int Height, int Width, CenterCropStyle Style
     {
         using var first = images.narrow(dim, start, crop);
         using var second = images.narrow(dim, start + 1, crop);
-        var sum = first + second;
-        return sum.mul_(0.5);
+        var sum = first.Plus(second);
+        return sum.TimesInPlace(0.5);
     }
 
     public string Describe() =>

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using DiscriminativeTokens.Diffusion.Loading;
 using DiscriminativeTokens.Diffusion.Schedulers;
 using TorchSharp;
@@ -44,7 +45,7 @@ public sealed class TextToImagePipeline(StableDiffusionModel model)
         (Tensor noise, long[] seeds) = options.InitialLatents is { } given
             ? (CheckLatents(given, latentShape).to(dtype, device), Array.Empty<long>())
             : SeededNoise(options.Seed, latentShape, device, dtype);
-        Tensor latents = noise * scheduler.InitNoiseSigma;
+        Tensor latents = noise.Times(scheduler.InitNoiseSigma);
 
         int total = scheduler.ModelCallsPerRun;
         for (int i = 0; i < total; i++)
@@ -61,7 +62,7 @@ public sealed class TextToImagePipeline(StableDiffusionModel model)
                 {
                     Tensor[] halves = model.Unet.forward(cat([input, input]), t, context).chunk(2);
                     Tensor unconditional = halves[0], conditional = halves[1];
-                    modelOutput = unconditional + options.GuidanceScale * (conditional - unconditional);
+                    modelOutput = unconditional.Plus((conditional - unconditional).Times(options.GuidanceScale));
                 }
                 else
                 {
@@ -77,8 +78,8 @@ public sealed class TextToImagePipeline(StableDiffusionModel model)
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        Tensor decoded = model.Vae.Decode(latents / model.Vae.ScalingFactor);
-        Tensor images = (decoded / 2 + 0.5).clamp(0, 1).to(ScalarType.Float32);
+        Tensor decoded = model.Vae.Decode(latents.DividedBy(model.Vae.ScalingFactor));
+        Tensor images = decoded.DividedBy(2L).Plus(0.5).Clamped(0, 1).to(ScalarType.Float32);
         return new TextToImageResult(images.MoveToOuterDisposeScope(), latents.MoveToOuterDisposeScope(), seeds,
                                      conditioning.Warnings);
     }

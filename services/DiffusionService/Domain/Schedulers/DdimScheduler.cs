@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using static TorchSharp.torch;
 
 namespace DiscriminativeTokens.Diffusion.Schedulers;
@@ -46,32 +47,32 @@ public sealed class DdimScheduler : Scheduler
         switch (Options.PredictionType)
         {
             case PredictionType.Epsilon:
-                predictedOriginal = (sample - modelOutput * Math.Sqrt(beta)) / Math.Sqrt(alpha);
+                predictedOriginal = (sample - modelOutput.Times(Math.Sqrt(beta))).DividedBy(Math.Sqrt(alpha));
                 predictedNoise = modelOutput;
                 break;
             case PredictionType.Sample:
                 predictedOriginal = modelOutput;
-                predictedNoise = (sample - predictedOriginal * Math.Sqrt(alpha)) / Math.Sqrt(beta);
+                predictedNoise = (sample - predictedOriginal.Times(Math.Sqrt(alpha))).DividedBy(Math.Sqrt(beta));
                 break;
             default:
-                predictedOriginal = sample * Math.Sqrt(alpha) - modelOutput * Math.Sqrt(beta);
-                predictedNoise = modelOutput * Math.Sqrt(alpha) + sample * Math.Sqrt(beta);
+                predictedOriginal = sample.Times(Math.Sqrt(alpha)) - modelOutput.Times(Math.Sqrt(beta));
+                predictedNoise = modelOutput.Times(Math.Sqrt(alpha)).Plus(sample.Times(Math.Sqrt(beta)));
                 break;
         }
 
         if (DdimOptions.ClipSample)
-            predictedOriginal = predictedOriginal.clamp(-DdimOptions.ClipSampleRange, DdimOptions.ClipSampleRange);
+            predictedOriginal = predictedOriginal.Clamped(-DdimOptions.ClipSampleRange, DdimOptions.ClipSampleRange);
 
         // sigma_t of formula (16): sqrt((1 − a_prev)/(1 − a_t)) · sqrt(1 − a_t/a_prev), scaled by eta.
         double variance = (1 - alphaPrevious) / beta * (1 - alpha / alphaPrevious);
         double deviation = DdimOptions.Eta * Math.Sqrt(variance);
 
-        Tensor direction = predictedNoise * Math.Sqrt(1 - alphaPrevious - deviation * deviation);
-        Tensor previous = predictedOriginal * Math.Sqrt(alphaPrevious) + direction;
+        Tensor direction = predictedNoise.Times(Math.Sqrt(1 - alphaPrevious - deviation * deviation));
+        Tensor previous = predictedOriginal.Times(Math.Sqrt(alphaPrevious)).Plus(direction);
         if (DdimOptions.Eta > 0)
         {
             Tensor noise = randn(modelOutput.shape, dtype: modelOutput.dtype, device: modelOutput.device, generator: generator);
-            previous = previous + noise * deviation;
+            previous = previous.Plus(noise.Times(deviation));
         }
         return previous;
     }

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using static TorchSharp.torch;
 
 namespace DiscriminativeTokens.Diffusion.Schedulers;
@@ -91,8 +92,8 @@ public sealed class DpmSolverMultistepScheduler : Scheduler
         var (alpha, sigma) = AlphaSigma(_sigmas[stepIndex]);
         return Options.PredictionType switch
         {
-            PredictionType.Epsilon => (sample - modelOutput * sigma) / alpha,
-            PredictionType.VPrediction => sample * alpha - modelOutput * sigma,
+            PredictionType.Epsilon => (sample - modelOutput.Times(sigma)).DividedBy(alpha),
+            PredictionType.VPrediction => sample.Times(alpha) - modelOutput.Times(sigma),
             _ => modelOutput.alias(),
         };
     }
@@ -102,7 +103,7 @@ public sealed class DpmSolverMultistepScheduler : Scheduler
         var (alphaT, sigmaT) = AlphaSigma(_sigmas[stepIndex + 1]);
         var (alphaS, sigmaS) = AlphaSigma(_sigmas[stepIndex]);
         double h = Lambda(alphaT, sigmaT) - Lambda(alphaS, sigmaS);
-        return sample * (sigmaT / sigmaS) - prediction * (alphaT * (Math.Exp(-h) - 1.0));
+        return sample.Times(sigmaT / sigmaS) - prediction.Times(alphaT * (Math.Exp(-h) - 1.0));
     }
 
     private Tensor SecondOrderUpdate(Tensor prediction, Tensor previousPrediction, int stepIndex, Tensor sample)
@@ -113,12 +114,12 @@ public sealed class DpmSolverMultistepScheduler : Scheduler
         double lambdaT = Lambda(alphaT, sigmaT), lambdaS0 = Lambda(alphaS0, sigmaS0), lambdaS1 = Lambda(alphaS1, sigmaS1);
         double h = lambdaT - lambdaS0;
         double r0 = (lambdaS0 - lambdaS1) / h;
-        Tensor d1 = (prediction - previousPrediction) * (1.0 / r0);
+        Tensor d1 = (prediction - previousPrediction).Times(1.0 / r0);
         double expTerm = alphaT * (Math.Exp(-h) - 1.0);
-        Tensor result = sample * (sigmaT / sigmaS0) - prediction * expTerm;
+        Tensor result = sample.Times(sigmaT / sigmaS0) - prediction.Times(expTerm);
         return DpmOptions.SolverType == DpmSolverType.Midpoint
-            ? result - d1 * (0.5 * expTerm)
-            : result + d1 * (alphaT * ((Math.Exp(-h) - 1.0) / h + 1.0));
+            ? result - d1.Times(0.5 * expTerm)
+            : result.Plus(d1.Times(alphaT * ((Math.Exp(-h) - 1.0) / h + 1.0)));
     }
 
     /// <summary>VP coefficients of a sigma: alpha = 1/sqrt(sigma² + 1), sigma_t = sigma·alpha.</summary>

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using static TorchSharp.torch;
 
 namespace DiscriminativeTokens.Diffusion.Schedulers;
@@ -63,7 +64,7 @@ public sealed class EulerDiscreteScheduler : Scheduler
     {
         CheckIndex(stepIndex);
         double sigma = _sigmas[stepIndex];
-        return sample / Math.Sqrt(sigma * sigma + 1);
+        return sample.DividedBy(Math.Sqrt(sigma * sigma + 1));
     }
 
     protected override Tensor StepCore(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator)
@@ -73,12 +74,12 @@ public sealed class EulerDiscreteScheduler : Scheduler
         double sigma = _sigmas[stepIndex];
         Tensor predictedOriginal = Options.PredictionType switch
         {
-            PredictionType.Epsilon => x - modelOutput * sigma,
-            PredictionType.VPrediction => modelOutput * (-sigma / Math.Sqrt(sigma * sigma + 1)) + x / (sigma * sigma + 1),
+            PredictionType.Epsilon => x - modelOutput.Times(sigma),
+            PredictionType.VPrediction => modelOutput.Times(-sigma / Math.Sqrt(sigma * sigma + 1)).Plus(x.DividedBy(sigma * sigma + 1)),
             _ => modelOutput,
         };
-        Tensor derivative = (x - predictedOriginal) / sigma;
+        Tensor derivative = (x - predictedOriginal).DividedBy(sigma);
         double dt = (float)(_sigmas[stepIndex + 1] - sigma);
-        return (x + derivative * dt).to(modelOutput.dtype);
+        return x.Plus(derivative.Times(dt)).to(modelOutput.dtype);
     }
 }

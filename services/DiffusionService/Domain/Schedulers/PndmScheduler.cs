@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using static TorchSharp.torch;
 
 namespace DiscriminativeTokens.Diffusion.Schedulers;
@@ -80,16 +81,16 @@ public sealed class PndmScheduler : Scheduler
         switch (counter % 4)
         {
             case 0:
-                Replace(ref _rungeKuttaSum, modelOutput * (1.0 / 6));
+                Replace(ref _rungeKuttaSum, modelOutput.Times(1.0 / 6));
                 _pastOutputs.Add(Keep(modelOutput));
                 Replace(ref _runStartSample, sample);
                 break;
             case 1:
             case 2:
-                Replace(ref _rungeKuttaSum, _rungeKuttaSum! + modelOutput * (1.0 / 3));
+                Replace(ref _rungeKuttaSum, _rungeKuttaSum!.Plus(modelOutput.Times(1.0 / 3)));
                 break;
             case 3:
-                output = _rungeKuttaSum! + modelOutput * (1.0 / 6);
+                output = _rungeKuttaSum!.Plus(modelOutput.Times(1.0 / 6));
                 Replace(ref _rungeKuttaSum, null);
                 break;
         }
@@ -130,16 +131,16 @@ public sealed class PndmScheduler : Scheduler
         }
         else if (n == 1 && counter == 1)
         {
-            output = (modelOutput + e[^1]) / 2;
+            output = modelOutput.Plus(e[^1]).DividedBy(2L);
             sample = _runStartSample!.alias();   // StepCore's scope owns this handle
             Replace(ref _runStartSample, null);
         }
         else if (n == 2)
-            output = (e[^1] * 3 - e[^2]) / 2;
+            output = (e[^1].Times(3L) - e[^2]).DividedBy(2L);
         else if (n == 3)
-            output = (e[^1] * 23 - e[^2] * 16 + e[^3] * 5) / 12;
+            output = (e[^1].Times(23L) - e[^2].Times(16L)).Plus(e[^3].Times(5L)).DividedBy(12L);
         else
-            output = (e[^1] * 55 - e[^2] * 59 + e[^3] * 37 - e[^4] * 9) * (1.0 / 24);
+            output = ((e[^1].Times(55L) - e[^2].Times(59L)).Plus(e[^3].Times(37L)) - e[^4].Times(9L)).Times(1.0 / 24);
 
         return PreviousSample(sample, timestep, previousTimestep, output);
     }
@@ -153,11 +154,11 @@ public sealed class PndmScheduler : Scheduler
         double betaPrevious = 1 - alphaPrevious;
 
         if (Options.PredictionType == PredictionType.VPrediction)
-            modelOutput = modelOutput * Math.Sqrt(alpha) + sample * Math.Sqrt(beta);
+            modelOutput = modelOutput.Times(Math.Sqrt(alpha)).Plus(sample.Times(Math.Sqrt(beta)));
 
         double sampleCoefficient = Math.Sqrt(alphaPrevious / alpha);
         double outputDenominator = alpha * Math.Sqrt(betaPrevious) + Math.Sqrt(alpha * beta * alphaPrevious);
-        return sample * sampleCoefficient - modelOutput * (alphaPrevious - alpha) / outputDenominator;
+        return sample.Times(sampleCoefficient) - modelOutput.Times(alphaPrevious - alpha).DividedBy(outputDenominator);
     }
 
     protected override void CopyHistoryTo(Scheduler target)

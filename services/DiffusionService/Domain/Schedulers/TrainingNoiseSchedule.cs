@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,10 +26,10 @@ public sealed class TrainingNoiseSchedule
             {
                 BetaSchedule.Linear => linspace(options.BetaStart, options.BetaEnd, count, dtype: ScalarType.Float32),
                 BetaSchedule.ScaledLinear => linspace(Math.Sqrt(options.BetaStart), Math.Sqrt(options.BetaEnd), count,
-                                                      dtype: ScalarType.Float32).pow(2),
+                                                      dtype: ScalarType.Float32).Pow(2L),
                 _ => throw new ArgumentOutOfRangeException(nameof(options), options.BetaSchedule, "unknown beta schedule"),
             };
-        Tensor alphasCumprod = (1 - betas).cumprod(0);
+        Tensor alphasCumprod = betas.SubtractedFrom(1L).cumprod(0);
         Betas = betas.data<float>().ToArray();
         AlphasCumprod = alphasCumprod.data<float>().ToArray();
     }

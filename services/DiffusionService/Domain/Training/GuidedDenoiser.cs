@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using DiscriminativeTokens.Diffusion.Loading;
 using DiscriminativeTokens.Diffusion.Schedulers;
 using TorchSharp;
@@ -16,7 +17,7 @@ internal sealed class GuidedDenoiser(StableDiffusionModel model, SamplingLoopSty
     private bool UsesGuidance => guidanceScale > 1.0;
 
     public Tensor StartingLatents(Scheduler scheduler, Tensor noise) =>
-        style == SamplingLoopStyle.Proper ? noise * scheduler.InitNoiseSigma : noise.alias();
+        style == SamplingLoopStyle.Proper ? noise.Times(scheduler.InitNoiseSigma) : noise.alias();
 
     public Tensor ModelInput(Scheduler scheduler, Tensor latents, int stepIndex) =>
         style == SamplingLoopStyle.Proper ? scheduler.ScaleModelInput(latents, stepIndex) : latents.alias();
@@ -31,7 +32,7 @@ internal sealed class GuidedDenoiser(StableDiffusionModel model, SamplingLoopSty
         var both = model.Unet.forward(cat([modelInput, modelInput]), timestep, context);
         var unconditional = both.narrow(0, 0, 1);
         var conditional = both.narrow(0, 1, 1);
-        return (unconditional + guidanceScale * (conditional - unconditional)).MoveToOuterDisposeScope();
+        return unconditional.Plus((conditional - unconditional).Times(guidanceScale)).MoveToOuterDisposeScope();
     }
 
     /// <summary>One UNet call and scheduler step: the latents at <c>Timesteps[stepIndex + 1]</c>.</summary>
@@ -48,8 +49,8 @@ internal sealed class GuidedDenoiser(StableDiffusionModel model, SamplingLoopSty
     {
         using var scope = NewDisposeScope();
         double scaling = model.Vae.ScalingFactor;
-        var decoderInput = style == SamplingLoopStyle.Reference ? latents * (1.0 / scaling) : latents / scaling;
+        var decoderInput = style == SamplingLoopStyle.Reference ? latents.Times(1.0 / scaling) : latents.DividedBy(scaling);
         var decoded = model.Vae.Decode(decoderInput);
-        return (decoded / 2 + 0.5).clamp(0.0, 1.0).MoveToOuterDisposeScope();
+        return decoded.DividedBy(2L).Plus(0.5).Clamped(0.0, 1.0).MoveToOuterDisposeScope();
     }
 }

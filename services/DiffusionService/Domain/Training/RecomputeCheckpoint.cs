@@ -99,7 +99,7 @@ internal sealed class RecomputeCheckpoint : BackwardState
             var recomputed = _denoiser.Predict(inputLeaf, timesteps[_firstCall + k], contextLeaf);
             var gradients = Gradients([recomputed], inputDependsOnEarlierCalls ? [contextLeaf, inputLeaf] : [contextLeaf],
                                       [outputGradient]);
-            contextGradient.add_(gradients[0]);
+            contextGradient.PlusInPlace(gradients[0]);
             if (inputDependsOnEarlierCalls)
                 autograd.backward([modelInputs[k]], [gradients[1]], retain_graph: true, inputs: outputs.GetRange(0, k));
         }

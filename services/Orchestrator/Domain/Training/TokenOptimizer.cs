@@ -1,4 +1,5 @@
 using DiscriminativeTokens.Orchestration.Backends;
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -81,7 +82,8 @@ public sealed class TokenOptimizer : IDisposable
     public void Step()
     {
         if (_token.grad is null) throw new InvalidOperationException("Set the gradient before stepping.");
-        _adamW.step();
+        // TorchSharp's AdamW makes temporary Scalars that a collection could free mid-call (see Scalars).
+        NoCollection.Run(() => _adamW.step());
     }
 
     /// <summary>The exact optimizer state: first and second moments and the step count.</summary>

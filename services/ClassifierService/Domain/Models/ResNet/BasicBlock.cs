@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -28,6 +29,6 @@ public sealed class BasicBlock : ResNetBlock
         using var scope = NewDisposeScope();
         var body = bn2.forward(conv2.forward(nn.functional.relu(bn1.forward(conv1.forward(x)))));
         var shortcut = downsample?.forward(x) ?? x;
-        return nn.functional.relu(body + shortcut).MoveToOuterDisposeScope();
+        return nn.functional.relu(body.Plus(shortcut)).MoveToOuterDisposeScope();
     }
 }

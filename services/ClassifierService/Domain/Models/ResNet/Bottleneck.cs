@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,6 +40,6 @@ public sealed class Bottleneck : ResNetBlock
         h = nn.functional.relu(bn2.forward(conv2.forward(h)));
         var body = bn3.forward(conv3.forward(h));
         var shortcut = downsample?.forward(x) ?? x;
-        return nn.functional.relu(body + shortcut).MoveToOuterDisposeScope();
+        return nn.functional.relu(body.Plus(shortcut)).MoveToOuterDisposeScope();
     }
 }

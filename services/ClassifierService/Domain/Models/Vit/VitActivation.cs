@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using static TorchSharp.torch;
 
 namespace DiscriminativeTokens.Classification.Models.Vit;
@@ -35,7 +36,7 @@ internal static class VitActivationFunctions
     {
         VitActivation.Gelu => nn.functional.gelu(x),
         VitActivation.GeluTanh => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
-        VitActivation.QuickGelu => x * nn.functional.sigmoid(1.702 * x),
+        VitActivation.QuickGelu => x * nn.functional.sigmoid(x.Times(1.702)),
         VitActivation.Relu => nn.functional.relu(x),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, null),
     };

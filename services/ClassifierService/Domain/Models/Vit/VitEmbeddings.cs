@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,6 +26,6 @@ public sealed class VitEmbeddings : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var patches = patch_embeddings.forward(pixelValues);
         var cls = cls_token.expand(patches.shape[0], -1, -1);
-        return (cat([cls, patches], 1) + position_embeddings).MoveToOuterDisposeScope();
+        return cat([cls, patches], 1).Plus(position_embeddings).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,7 +27,7 @@ public sealed class VitLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hiddenStates)
     {
         using var scope = NewDisposeScope();
-        var attended = attention.forward(layernorm_before.forward(hiddenStates)) + hiddenStates;
+        var attended = attention.forward(layernorm_before.forward(hiddenStates)).Plus(hiddenStates);
         var result = output.forward(intermediate.forward(layernorm_after.forward(attended)), attended);
         return result.MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,8 +23,8 @@ public sealed class DiagonalGaussianDistribution : IDisposable
         using var scope = NewDisposeScope();
         var halves = moments.chunk(2, dim: 1);
         Mean = halves[0].MoveToOuterDisposeScope();
-        LogVar = halves[1].clamp(MinLogVar, MaxLogVar).MoveToOuterDisposeScope();
-        Std = (LogVar * 0.5).exp().MoveToOuterDisposeScope();
+        LogVar = halves[1].Clamped(MinLogVar, MaxLogVar).MoveToOuterDisposeScope();
+        Std = LogVar.Times(0.5).exp().MoveToOuterDisposeScope();
         Var = LogVar.exp().MoveToOuterDisposeScope();
     }
 
@@ -34,7 +35,7 @@ public sealed class DiagonalGaussianDistribution : IDisposable
     public Tensor Sample(Generator? generator = null)
     {
         using var noise = randn(Mean.shape, Mean.dtype, Mean.device, generator: generator);
-        return Mean + Std * noise;
+        return Mean.Plus(Std * noise);
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,7 +14,7 @@ internal static class GroupNorms
         var norm = nn.GroupNorm(groups, channels, eps);
         using (no_grad())
         {
-            norm.weight!.fill_(1);
+            norm.weight!.FillInPlace(1);
             norm.bias!.zero_();
         }
         return norm;

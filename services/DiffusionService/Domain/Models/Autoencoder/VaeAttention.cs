@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,6 +41,6 @@ public sealed class VaeAttention : nn.Module<Tensor, Tensor>
         var attended = nn.functional.scaled_dot_product_attention(query, key, value).squeeze(1);
         var projected = to_out[0].forward(attended);
         var spatial = projected.transpose(1, 2).reshape(batch, channels, height, width);
-        return (spatial + input).MoveToOuterDisposeScope();
+        return spatial.Plus(input).MoveToOuterDisposeScope();
     }
 }

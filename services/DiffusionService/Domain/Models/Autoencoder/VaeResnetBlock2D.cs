@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,6 +35,6 @@ public sealed class VaeResnetBlock2D : nn.Module<Tensor, Tensor>
         var hidden = conv1.forward(nn.functional.silu(norm1.forward(input)));
         hidden = conv2.forward(nn.functional.silu(norm2.forward(hidden)));
         var shortcut = conv_shortcut is null ? input : conv_shortcut.forward(input);
-        return (shortcut + hidden).MoveToOuterDisposeScope();
+        return shortcut.Plus(hidden).MoveToOuterDisposeScope();
     }
 }

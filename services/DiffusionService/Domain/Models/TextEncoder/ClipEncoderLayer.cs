@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,8 +25,8 @@ public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hiddenStates)
     {
         using var scope = NewDisposeScope();
-        var attended = hiddenStates + self_attn.forward(layer_norm1.forward(hiddenStates));
-        var output = attended + mlp.forward(layer_norm2.forward(attended));
+        var attended = hiddenStates.Plus(self_attn.forward(layer_norm1.forward(hiddenStates)));
+        var output = attended.Plus(mlp.forward(layer_norm2.forward(attended)));
         return output.MoveToOuterDisposeScope();
     }
 }

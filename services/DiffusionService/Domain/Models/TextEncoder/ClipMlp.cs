@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -36,7 +37,7 @@ public sealed class ClipMlp : nn.Module<Tensor, Tensor>
 
     private static Tensor QuickGelu(Tensor x)
     {
-        using var gate = torch.sigmoid(x * 1.702);
+        using var gate = torch.sigmoid(x.Times(1.702));
         return x * gate;
     }
 }

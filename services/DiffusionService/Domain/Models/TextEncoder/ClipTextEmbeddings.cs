@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -53,9 +54,9 @@ public sealed class ClipTextEmbeddings : nn.Module<Tensor, Tensor>
         if (replacement.TokenId < 0)
             throw new ArgumentException($"Token id {replacement.TokenId} is negative.", nameof(tokenOverride));
 
-        var isReplaced = ids.eq(replacement.TokenId);
+        var isReplaced = Scalars.With(replacement.TokenId, id => ids.eq(id));
         // The override id may be past the vocabulary: look up a valid row there and discard it in the select.
-        var lookupIds = ids.masked_fill(isReplaced, 0);
+        var lookupIds = Scalars.With(0L, zero => ids.masked_fill(isReplaced, zero));
         RequireInVocabulary(lookupIds, replacement.TokenId);
         var embedded = token_embedding.forward(lookupIds);
         var row = vector.reshape(_config.HiddenSize).to(embedded.dtype, embedded.device);
@@ -73,13 +74,15 @@ public sealed class ClipTextEmbeddings : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"Sequence length {length} is outside 1..{_config.MaxPositionEmbeddings} " +
                                         "(max_position_embeddings).", nameof(inputsEmbeds));
         using var scope = NewDisposeScope();
-        var positions = torch.arange(length, ScalarType.Int64, position_embedding.weight!.device).unsqueeze(0);
-        return (inputsEmbeds + position_embedding.forward(positions)).MoveToOuterDisposeScope();
+        var positions = Scalars.Arange(length, ScalarType.Int64, position_embedding.weight!.device).unsqueeze(0);
+        return inputsEmbeds.Plus(position_embedding.forward(positions)).MoveToOuterDisposeScope();
     }
 
     private void RequireInVocabulary(Tensor ids, long? overrideId)
     {
-        using var outside = ids.lt(0).logical_or(ids.ge(_config.VocabSize));
+        using var negative = Scalars.With(0L, zero => ids.lt(zero));
+        using var pastEnd = Scalars.With(_config.VocabSize, size => ids.ge(size));
+        using var outside = negative.logical_or(pastEnd);
         if (!outside.any().item<bool>()) return;
         long bad = ids.masked_select(outside)[0].item<long>();
         string hint = overrideId is { } id

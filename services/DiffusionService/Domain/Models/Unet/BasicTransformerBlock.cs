@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,9 +41,9 @@ public sealed class BasicTransformerBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor context)
     {
         using var scope = NewDisposeScope();
-        hidden = attn1.call(norm1.call(hidden), null) + hidden;
-        hidden = attn2.call(norm2.call(hidden), context) + hidden;
-        hidden = ff.call(norm3.call(hidden)) + hidden;
+        hidden = attn1.call(norm1.call(hidden), null).Plus(hidden);
+        hidden = attn2.call(norm2.call(hidden), context).Plus(hidden);
+        hidden = ff.call(norm3.call(hidden)).Plus(hidden);
         return hidden.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -28,7 +29,7 @@ internal static class NormalizationLayers
     private static void ResetAffine(Tensor? weight, Tensor? bias)
     {
         using var _ = no_grad();
-        weight?.fill_(1);
+        weight?.FillInPlace(1);
         bias?.zero_();
     }
 }

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -43,12 +44,12 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var hidden = conv1.call(nn.functional.silu(norm1.call(input)));
         var time = time_emb_proj.call(nn.functional.silu(temb)).unsqueeze(-1).unsqueeze(-1);
-        hidden = norm2.call(hidden + time);
+        hidden = norm2.call(hidden.Plus(time));
         hidden = conv2.call(dropout.call(nn.functional.silu(hidden)));
         var shortcut = conv_shortcut is null ? input : conv_shortcut.call(input);
-        var output = shortcut + hidden;
+        var output = shortcut.Plus(hidden);
         // Division by 1 is the identity; skip it rather than add an op.
-        if (_outputScaleFactor != 1) output = output / _outputScaleFactor;
+        if (_outputScaleFactor != 1) output = output.DividedBy(_outputScaleFactor);
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,8 +24,8 @@ public static class SinusoidalTimestepEncoding
         int half = dim / 2;
         using var scope = NewDisposeScope();
         // Same op order and float32 arithmetic as upstream, so the features match to the last bit on CPU.
-        var exponent = arange(0, half, ScalarType.Float32, timesteps.device) * -Math.Log(MaxPeriod);
-        exponent = exponent / (half - freqShift);
+        var exponent = Scalars.Arange(0, half, ScalarType.Float32, timesteps.device).Times(-Math.Log(MaxPeriod));
+        exponent = exponent.DividedBy(half - freqShift);
         var angles = timesteps.unsqueeze(1).to(ScalarType.Float32) * exponent.exp().unsqueeze(0);
         var features = flipSinToCos ? cat([angles.cos(), angles.sin()], 1) : cat([angles.sin(), angles.cos()], 1);
         if (dim % 2 == 1)

@@ -1,3 +1,4 @@
+using DiscriminativeTokens.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -64,7 +65,7 @@ public sealed class Transformer2DModel : nn.Module<Tensor, Tensor, Tensor>
             hidden = ToFeatureMap(proj_out.call(hidden), batch, height, width);
         else
             hidden = proj_out.call(ToFeatureMap(hidden, batch, height, width));
-        return (hidden + input).MoveToOuterDisposeScope();
+        return hidden.Plus(input).MoveToOuterDisposeScope();
     }
 
     /// <summary>[N, C, H, W] → [N, H·W, C] (row-major pixels).</summary>

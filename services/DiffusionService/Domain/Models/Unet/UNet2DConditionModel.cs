@@ -194,7 +194,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         long factor = 1L << _upsamplerCount;
         bool explicitUpsampleSizes = sample.shape[2] % factor != 0 || sample.shape[3] % factor != 0;
 
-        if (Config.CenterInputSample) sample = 2 * sample - 1.0;
+        if (Config.CenterInputSample) sample = sample.Times(2L).Minus(1.0);
 
         var timesteps = BatchTimesteps(timestep, batch, sample.device);
         var features = SinusoidalTimestepEncoding.Encode(timesteps, Config.BlockOutChannels[0], Config.FlipSinToCos,
