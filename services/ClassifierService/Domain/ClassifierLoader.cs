@@ -24,6 +24,7 @@ public static class ClassifierLoader
         // Same convolution kernels for every later pass (see OneDnnConvolutionBackward).
         OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
         Nnpack.AvoidWhereUnsupported();
+        MallocTuning.KeepFreedMemoryWhileWorking();
         var model = VitForImageClassification.Load(folder, device, pooling);
         try
         {
@@ -48,6 +49,7 @@ public static class ClassifierLoader
     {
         OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
         Nnpack.AvoidWhereUnsupported();
+        MallocTuning.KeepFreedMemoryWhileWorking();
         var model = ResNetClassifier.Load(weightsPath, labelsPath, device, depth);
         try
         {

@@ -63,6 +63,7 @@ public sealed class StableDiffusionModel : IDisposable
         // Same convolution kernels for every later pass, so equal seeds give equal images (see the class).
         OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
         Nnpack.AvoidWhereUnsupported();
+        MallocTuning.KeepFreedMemoryWhileWorking();
         string Sub(string name) => Path.Combine(folder, name);
         var tokenizer = ClipTokenizer.FromFolder(Sub("tokenizer"));
         var scheduler = SchedulerConfig.Load(Path.Combine(Sub("scheduler"), "scheduler_config.json"));
