@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace DiscriminativeTokens.Torch;
 
 /// <summary>
@@ -21,58 +17,22 @@ public static class Nnpack
     public static bool AvoidWhereUnsupported() => Disabled.Value;
 
     /// <summary>Whether NNPACK runs on this CPU (libtorch's at::_nnpack_available).</summary>
-    public static bool IsAvailable
-    {
-        get
-        {
-            _ = torch.TryInitializeDeviceType(DeviceType.CPU);
-            return Native.Available();
-        }
-    }
+    public static bool IsAvailable => LibTorchContext.NnpackAvailable;
 
     /// <summary>libtorch's process-wide switch for NNPACK (at::Context::userEnabledNNPACK).</summary>
-    public static bool IsEnabled
-    {
-        get
-        {
-            _ = torch.TryInitializeDeviceType(DeviceType.CPU);
-            return Native.UserEnabled(Native.GlobalContext());
-        }
-    }
+    public static bool IsEnabled => LibTorchContext.NnpackEnabled;
 
     private static bool DisableIfUnavailable()
     {
         try
         {
-            _ = torch.TryInitializeDeviceType(DeviceType.CPU);   // libtorch loaded by TorchSharp first
-            if (Native.Available()) return false;
-            Native.SetUserEnabled(Native.GlobalContext(), false);
+            if (LibTorchContext.NnpackAvailable) return false;
+            LibTorchContext.NnpackEnabled = false;
             return true;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return false;
         }
-    }
-
-    /// <summary>libtorch_cpu's exported C++ symbols (Itanium ABI).</summary>
-    private static class Native
-    {
-        private const string Library = "libtorch_cpu";
-
-        [DllImport(Library, EntryPoint = "_ZN2at13globalContextEv")]
-        public static extern IntPtr GlobalContext();
-
-        [DllImport(Library, EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
-        public static extern void SetUserEnabled(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
-
-        [DllImport(Library, EntryPoint = "_ZNK2at7Context17userEnabledNNPACKEv")]
-        [return: MarshalAs(UnmanagedType.U1)]
-        public static extern bool UserEnabled(IntPtr context);
-
-        // at::native::_nnpack_available(): initializes NNPACK and says whether that worked.
-        [DllImport(Library, EntryPoint = "_ZN2at6native17_nnpack_availableEv")]
-        [return: MarshalAs(UnmanagedType.U1)]
-        public static extern bool Available();
     }
 }

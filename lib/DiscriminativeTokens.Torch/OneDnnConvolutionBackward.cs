@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,7 +39,7 @@ public static class OneDnnConvolutionBackward
         lock (Gate)
         {
             s_avoidedProcessWide = true;
-            Native.SetEnabled(false);
+            LibTorchContext.OneDnnEnabled = false;
         }
         return true;
     }
@@ -54,8 +53,8 @@ public static class OneDnnConvolutionBackward
             if (s_avoidedProcessWide) return NoScope.Instance;
             if (s_openScopes++ == 0)
             {
-                s_enabledBefore = Native.IsEnabled();
-                Native.SetEnabled(false);
+                s_enabledBefore = LibTorchContext.OneDnnEnabled;
+                LibTorchContext.OneDnnEnabled = false;
             }
         }
         return new Scope();
@@ -71,7 +70,7 @@ public static class OneDnnConvolutionBackward
             lock (Gate)
             {
                 if (--s_openScopes == 0 && !s_avoidedProcessWide)
-                    Native.SetEnabled(s_enabledBefore);
+                    LibTorchContext.OneDnnEnabled = s_enabledBefore;
             }
         }
     }
@@ -92,7 +91,7 @@ public static class OneDnnConvolutionBackward
         bool enabled;
         try
         {
-            enabled = Native.IsEnabled();
+            enabled = LibTorchContext.OneDnnEnabled;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -117,43 +116,19 @@ public static class OneDnnConvolutionBackward
 
             var withOneDnn = InputGradient();
             Tensor reference;
-            Native.SetEnabled(false);
+            LibTorchContext.OneDnnEnabled = false;
             try
             {
                 reference = InputGradient();
             }
             finally
             {
-                Native.SetEnabled(true);
+                LibTorchContext.OneDnnEnabled = true;
             }
             double scale = reference.abs().max().item<float>();
             if (!withOneDnn.isfinite().all().item<bool>() || (withOneDnn - reference).abs().max().item<float>() > 1e-4 * scale)
                 return true;
         }
         return false;
-    }
-
-    /// <summary>at::globalContext()'s oneDNN switch, reached through libtorch_cpu's exported C++ symbols (Itanium ABI).</summary>
-    private static class Native
-    {
-        private const string Library = "libtorch_cpu";
-
-        [DllImport(Library, EntryPoint = "_ZN2at13globalContextEv")]
-        private static extern IntPtr GlobalContext();
-
-        [DllImport(Library, EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
-        private static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
-
-        [DllImport(Library, EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
-        [return: MarshalAs(UnmanagedType.U1)]
-        private static extern bool UserEnabledMkldnn(IntPtr context);
-
-        public static bool IsEnabled()
-        {
-            _ = torch.TryInitializeDeviceType(DeviceType.CPU);   // libtorch loaded by TorchSharp first
-            return UserEnabledMkldnn(GlobalContext());
-        }
-
-        public static void SetEnabled(bool enabled) => SetUserEnabledMkldnn(GlobalContext(), enabled);
     }
 }

@@ -23,105 +23,51 @@ public static class Scalars
     public static Tensor Plus(this Tensor left, Tensor right) => left.add(right, One);
 
     /// <summary><c>left + right</c>.</summary>
-    public static Tensor Plus(this Tensor left, double right)
-    {
-        using var value = right.ToScalar();
-        return left.add(value, One);
-    }
+    public static Tensor Plus(this Tensor left, double right) => With(right, value => left.add(value, One));
 
     /// <summary><c>left += right</c> in place; returns <paramref name="left"/>.</summary>
     public static Tensor PlusInPlace(this Tensor left, Tensor right) => left.add_(right, One);
 
     /// <summary><c>left - right</c>.</summary>
-    public static Tensor Minus(this Tensor left, double right)
-    {
-        using var value = right.ToScalar();
-        return left.sub(value);
-    }
+    public static Tensor Minus(this Tensor left, double right) => With(right, value => left.sub(value));
 
     /// <summary><c>left - right</c> (as TorchSharp computes it: <c>-right + left</c>, which IEEE arithmetic makes exact).</summary>
-    public static Tensor SubtractedFrom(this Tensor right, double left)
-    {
-        using var value = left.ToScalar();
-        using var negated = right.negative();
-        return negated.add(value, One);
-    }
+    public static Tensor SubtractedFrom(this Tensor right, double left) => With(left, value => AddToNegated(right, value));
 
     /// <summary><c>left - right</c> for an integer <paramref name="left"/>.</summary>
-    public static Tensor SubtractedFrom(this Tensor right, long left)
-    {
-        using var value = left.ToScalar();
-        using var negated = right.negative();
-        return negated.add(value, One);
-    }
+    public static Tensor SubtractedFrom(this Tensor right, long left) => With(left, value => AddToNegated(right, value));
 
     /// <summary><c>left * right</c>.</summary>
-    public static Tensor Times(this Tensor left, double right)
-    {
-        using var value = right.ToScalar();
-        return left.mul(value);
-    }
+    public static Tensor Times(this Tensor left, double right) => With(right, value => left.mul(value));
 
     /// <summary><c>left * right</c> for an integer factor (keeps an integer tensor's type, as the operator does).</summary>
-    public static Tensor Times(this Tensor left, long right)
-    {
-        using var value = right.ToScalar();
-        return left.mul(value);
-    }
+    public static Tensor Times(this Tensor left, long right) => With(right, value => left.mul(value));
 
     /// <summary><c>left *= right</c> in place; returns <paramref name="left"/>.</summary>
-    public static Tensor TimesInPlace(this Tensor left, double right)
-    {
-        using var value = right.ToScalar();
-        return left.mul_(value);
-    }
+    public static Tensor TimesInPlace(this Tensor left, double right) => With(right, value => left.mul_(value));
 
     /// <summary><c>left / right</c>.</summary>
-    public static Tensor DividedBy(this Tensor left, double right)
-    {
-        using var value = right.ToScalar();
-        return left.div(value);
-    }
+    public static Tensor DividedBy(this Tensor left, double right) => With(right, value => left.div(value));
 
     /// <summary><c>left / right</c> for an integer divisor (true division, as the operator does).</summary>
-    public static Tensor DividedBy(this Tensor left, long right)
-    {
-        using var value = right.ToScalar();
-        return left.div(value);
-    }
+    public static Tensor DividedBy(this Tensor left, long right) => With(right, value => left.div(value));
 
     /// <summary><c>tensor.pow(exponent)</c> for an integer exponent.</summary>
-    public static Tensor Pow(this Tensor tensor, long exponent)
-    {
-        using var value = exponent.ToScalar();
-        return tensor.pow(value);
-    }
+    public static Tensor Pow(this Tensor tensor, long exponent) => With(exponent, value => tensor.pow(value));
 
     /// <summary>Fills <paramref name="tensor"/> with <paramref name="value"/> in place; returns it.</summary>
-    public static Tensor FillInPlace(this Tensor tensor, double value)
-    {
-        using var scalar = value.ToScalar();
-        return tensor.fill_(scalar);
-    }
+    public static Tensor FillInPlace(this Tensor tensor, double value) => With(value, scalar => tensor.fill_(scalar));
 
     /// <summary><paramref name="tensor"/> limited to [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public static Tensor Clamped(this Tensor tensor, double min, double max)
-    {
-        using var low = min.ToScalar();
-        using var high = max.ToScalar();
-        return tensor.clamp(low, high);
-    }
+    public static Tensor Clamped(this Tensor tensor, double min, double max) =>
+        With(min, low => With(max, high => tensor.clamp(low, high)));
 
     /// <summary><c>0, 1, …, end - 1</c>.</summary>
     public static Tensor Arange(long end, ScalarType dtype, Device device) => Arange(0, end, dtype, device);
 
     /// <summary><c>start, start + 1, …</c> below <paramref name="end"/>.</summary>
-    public static Tensor Arange(long start, long end, ScalarType dtype, Device device)
-    {
-        using var first = start.ToScalar();
-        using var stop = end.ToScalar();
-        return arange(first, stop, One, dtype, device);
-    }
+    public static Tensor Arange(long start, long end, ScalarType dtype, Device device) =>
+        With(start, first => With(end, stop => arange(first, stop, One, dtype, device)));
 
     /// <summary>Any other TorchSharp call that takes a Scalar: <paramref name="operation"/> gets <paramref name="value"/>
     /// as one that lives until it returns. E.g. <c>Scalars.With(0L, zero => ids.masked_fill(mask, zero))</c>.</summary>
@@ -136,5 +82,11 @@ public static class Scalars
     {
         using var scalar = value.ToScalar();
         return operation(scalar);
+    }
+
+    private static Tensor AddToNegated(Tensor tensor, Scalar value)
+    {
+        using var negated = tensor.negative();
+        return negated.add(value, One);
     }
 }
