@@ -27,6 +27,14 @@ internal static class DiffusionBenchmark
     private const string Prompt = "A photo of newclas cat";
     private static readonly GradientMemoryMode[] Modes = [GradientMemoryMode.KeepGraph, GradientMemoryMode.Recompute];
 
+    // DCT_BENCH_CELLS picks cells of the table, e.g. "grpc:recompute" (a micro-step at SD-1.5 size takes many minutes):
+    // a comma-separated list of inprocess|grpc:keepgraph|recompute. Default: all.
+    private static readonly string[] Cells = (Environment.GetEnvironmentVariable("DCT_BENCH_CELLS") ?? "")
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static GradientMemoryMode[] ModesFor(string where) =>
+        Modes.Where(m => Cells.Length == 0 || Cells.Contains($"{where}:{m}", StringComparer.OrdinalIgnoreCase)).ToArray();
+
     /// <param name="Threads">LibTorch intra-op threads, in process and in the service (0 = one per core). The tiny
     /// model's ops are too small to share: on 2 busy cores one thread was 3-5x faster.</param>
     /// <param name="SessionsForMemory">Sessions held open at once to measure memory per session (0 = read it off the
@@ -72,10 +80,18 @@ internal static class DiffusionBenchmark
         Console.WriteLine($"## {setup.Name}, {setup.GradientText}, {threads} LibTorch thread(s)");
 
         // In process: the domain code alone, on one dedicated thread (dispose-scope statistics are per thread).
-        var inProcess = await Task.Factory.StartNew(() => InProcess(setup), CancellationToken.None,
-                                                     TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var inProcess = ModesFor("inprocess").Length == 0
+            ? new InProcessResult([], [])
+            : await Task.Factory.StartNew(() => InProcess(setup), CancellationToken.None,
+                                          TaskCreationOptions.LongRunning, TaskScheduler.Default);
         GC.Collect();
         ProcessMemory.Trim();
+        var grpcModes = ModesFor("grpc");
+        if (grpcModes.Length == 0)
+        {
+            PrintTable(setup, inProcess, []);
+            return;
+        }
 
         // Over gRPC: the service process on loopback.
         Progress($"starting the diffusion service with {setup.Folder}");
@@ -90,14 +106,14 @@ internal static class DiffusionBenchmark
         var vector = Vector((await client.GetModelInfoAsync(new GetModelInfoRequest())).TextHiddenSize);
 
         var overGrpc = new Dictionary<GradientMemoryMode, Measured>();
-        foreach (var mode in Modes)
+        foreach (var mode in grpcModes)
             overGrpc[mode] = await OverGrpcAsync(client, pid, setup, mode, vector);
         long warmRss = ProcessMemory.RssBytes(pid);
         await Task.Delay(TimeSpan.FromSeconds(8));   // the service trims its heap after 5 s without work
         long idleRss = ProcessMemory.RssBytes(pid);
 
         var lines = new List<string>(inProcess.Lines);
-        foreach (var mode in Modes)
+        foreach (var mode in grpcModes)
         {
             if (setup.SessionsForMemory > 0)
                 lines.Add(await HeldByOpenSessionsAsync(client, pid, setup, mode, vector));
@@ -120,23 +136,32 @@ internal static class DiffusionBenchmark
         Console.WriteLine();
         Console.WriteLine($"Service RSS: {ProcessMemory.Mib(loadedRss)} MiB with the model loaded, {ProcessMemory.Mib(warmRss)} MiB " +
                           $"right after the timed micro-steps, {ProcessMemory.Mib(idleRss)} MiB 8 s later (idle: freed memory " +
-                          $"returned to the OS). Seconds: median of {setup.Repetitions} micro-step(s) after " +
-                          $"{setup.Warmup} warm-up. Held = memory a session keeps between its forward and its backward; " +
-                          "peak = the service's RSS high-water mark during a micro-step, above its RSS before it.");
+                          "returned to the OS).");
+        PrintTable(setup, inProcess with { Lines = lines }, overGrpc);
+    }
+
+    private static void PrintTable(Setup setup, InProcessResult inProcess, Dictionary<GradientMemoryMode, Measured> overGrpc)
+    {
+        Console.WriteLine($"Seconds: median of {setup.Repetitions} micro-step(s) after {setup.Warmup} warm-up. Held = memory a " +
+                          "session keeps between its forward and its backward; peak = the service's RSS high-water mark during " +
+                          "a micro-step, above its RSS before it. \"not run\": a cell left out by DCT_BENCH_CELLS.");
         Console.WriteLine();
         Console.WriteLine("| memory mode | in process s | over gRPC s | gRPC / in process | held per session, in process (C heap) | " +
                           "held per session, service RSS | peak during a micro-step, service RSS |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var mode in Modes)
         {
-            var local = inProcess.Measured[mode];
-            var remote = overGrpc[mode];
+            var local = inProcess.Measured.GetValueOrDefault(mode);
+            var remote = overGrpc.GetValueOrDefault(mode);
+            string ratio = local is null || remote is null ? "" : $"{remote.Time.Median / local.Time.Median:0.00}";
             Console.WriteLine(
-                $"| {mode} | {local.Time.Median:0.000} | {remote.Time.Median:0.000} | {remote.Time.Median / local.Time.Median:0.00} | " +
-                $"{Size(local.HeldBytes)} ({local.HeldTensors} tensors) | {Size(remote.HeldBytes)} | {Size(remote.PeakBytes)} |");
+                $"| {mode} | {(local is null ? "not run" : $"{local.Time.Median:0.000}")} | " +
+                $"{(remote is null ? "not run" : $"{remote.Time.Median:0.000}")} | {ratio} | " +
+                $"{(local is null ? "not run" : $"{Size(local.HeldBytes)} ({local.HeldTensors} tensors)")} | " +
+                $"{(remote is null ? "not run" : Size(remote.HeldBytes))} | {(remote is null ? "not run" : Size(remote.PeakBytes))} |");
         }
         Console.WriteLine();
-        foreach (string line in lines)
+        foreach (string line in inProcess.Lines)
             Console.WriteLine("- " + line);
     }
 
@@ -152,7 +177,7 @@ internal static class DiffusionBenchmark
         using var vector = randn(model.TextHiddenSize, generator: new Generator(7)) * 0.01;
         using var imageGradient = randn([1, 3, setup.Size, setup.Size], generator: new Generator(8)) * 1e-3;
         var statistics = DisposeScopeManager.Statistics;
-        foreach (var mode in Modes)
+        foreach (var mode in ModesFor("inprocess"))
         {
             using var session = engine.Sessions.Open(Settings(setup, mode));
             ulong id = 0;
