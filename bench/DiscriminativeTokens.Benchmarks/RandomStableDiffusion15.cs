@@ -38,7 +38,7 @@ internal static class RandomStableDiffusion15
         string vae = Write(folder, "vae", "config.json", VaeConfig);
         using (var model = new AutoencoderKL(AutoencoderKLConfig.FromFile(vae)))
             WriteWeights(model, Path.Combine(folder, "vae", "diffusion_pytorch_model.safetensors"));
-        string unet = Write(folder, "unet", "config.json", UnetConfig);
+        string unet = Write(folder, "unet", "config.json", UNet2DConditionConfig.StableDiffusion15Json);
         using (var model = UNet2DConditionModel.CreateRandom(UNet2DConditionConfig.FromFile(unet), CPU))
             WriteWeights(model, Path.Combine(folder, "unet", "diffusion_pytorch_model.safetensors"));
         File.WriteAllText(done, DateTime.UtcNow.ToString("O"));
@@ -113,29 +113,6 @@ internal static class RandomStableDiffusion15
           "out_channels": 3,
           "sample_size": 512,
           "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"]
-        }
-        """;
-
-    private const string UnetConfig = """
-        {
-          "_class_name": "UNet2DConditionModel",
-          "act_fn": "silu",
-          "attention_head_dim": 8,
-          "block_out_channels": [320, 640, 1280, 1280],
-          "center_input_sample": false,
-          "cross_attention_dim": 768,
-          "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
-          "downsample_padding": 1,
-          "flip_sin_to_cos": true,
-          "freq_shift": 0,
-          "in_channels": 4,
-          "layers_per_block": 2,
-          "mid_block_scale_factor": 1,
-          "norm_eps": 1e-05,
-          "norm_num_groups": 32,
-          "out_channels": 4,
-          "sample_size": 64,
-          "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
         }
         """;
 }

@@ -11,9 +11,5 @@ namespace DiscriminativeTokens.Testing;
 internal static class ConsistentKernels
 {
     [ModuleInitializer]
-    internal static void Initialize()
-    {
-        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
-        Nnpack.AvoidWhereUnsupported();
-    }
+    internal static void Initialize() => LibTorchProcess.PrepareForModels();
 }

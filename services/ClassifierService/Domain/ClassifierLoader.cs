@@ -21,10 +21,8 @@ public static class ClassifierLoader
                                              ClassifierPreprocessing? preprocessing = null, ClassifierLimits? limits = null,
                                              string? modelId = null)
     {
-        // Same convolution kernels for every later pass (see OneDnnConvolutionBackward).
-        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
-        Nnpack.AvoidWhereUnsupported();
-        MallocTuning.KeepFreedMemoryWhileWorking();
+        // Same convolution kernels for every later pass (see LibTorchProcess).
+        LibTorchProcess.PrepareForModels();
         var model = VitForImageClassification.Load(folder, device, pooling);
         try
         {
@@ -47,9 +45,7 @@ public static class ClassifierLoader
                                                 ClassifierPreprocessing? preprocessing = null, ClassifierLimits? limits = null,
                                                 string? modelId = null)
     {
-        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
-        Nnpack.AvoidWhereUnsupported();
-        MallocTuning.KeepFreedMemoryWhileWorking();
+        LibTorchProcess.PrepareForModels();
         var model = ResNetClassifier.Load(weightsPath, labelsPath, device, depth);
         try
         {

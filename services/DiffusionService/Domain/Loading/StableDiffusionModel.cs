@@ -60,10 +60,8 @@ public sealed class StableDiffusionModel : IDisposable
     {
         string folder = ModelLocator.Resolve(pathOrHubId);
         CheckModelIndex(folder);
-        // Same convolution kernels for every later pass, so equal seeds give equal images (see the class).
-        OneDnnConvolutionBackward.AvoidProcessWideIfDefective();
-        Nnpack.AvoidWhereUnsupported();
-        MallocTuning.KeepFreedMemoryWhileWorking();
+        // Same convolution kernels for every later pass, so equal seeds give equal images (see LibTorchProcess).
+        LibTorchProcess.PrepareForModels();
         string Sub(string name) => Path.Combine(folder, name);
         var tokenizer = ClipTokenizer.FromFolder(Sub("tokenizer"));
         var scheduler = SchedulerConfig.Load(Path.Combine(Sub("scheduler"), "scheduler_config.json"));

@@ -90,7 +90,11 @@ public sealed record UNet2DConditionConfig
     /// The UNet of runwayml/stable-diffusion-v1-5 (unet/config.json), for building a randomly initialized model of the
     /// real size (benchmarks) without the weights.
     /// </summary>
-    public static UNet2DConditionConfig StableDiffusion15() => FromJson("""
+    public static UNet2DConditionConfig StableDiffusion15() =>
+        FromJson(StableDiffusion15Json, "stable-diffusion-v1-5/unet/config.json");
+
+    /// <summary>The text of that config.json (e.g. to write a model folder of the real size).</summary>
+    public const string StableDiffusion15Json = """
         {
           "_class_name": "UNet2DConditionModel",
           "_diffusers_version": "0.6.0",
@@ -112,7 +116,7 @@ public sealed record UNet2DConditionConfig
           "sample_size": 64,
           "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
         }
-        """, "stable-diffusion-v1-5/unet/config.json");
+        """;
 
     /// <summary>Strips the "UNetRes" prefix diffusers also accepts in block type names.</summary>
     public static string NormalizeBlockType(string type) =>
